@@ -1,0 +1,83 @@
+"""genzip: language modeling is compression.
+
+Any predictor of the next symbol is a compressor (through arithmetic coding),
+and any compressor is a predictor (through its code lengths). The public API:
+
+    import genzip
+    p = genzip.predictor("gzip")               # any spec: "zstd:level=19", "ctw", "smollm2", ...
+    blob = genzip.compress(data, p)            # self-describing container
+    assert genzip.decompress(blob) == data     # rebuilds the predictor from the container
+    genzip.sample(p, prompt=b"Call me", n=200, seed=0)
+    genzip.score(data, p).bits_per_byte
+
+Importing genzip does not import torch or transformers.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import ContainerError, GenzipError, InputError, ModelMismatchError, SpecError  # noqa: E402
+from .predictor import RuntimeOptions, SequencePredictor  # noqa: E402
+
+__all__ = [
+    "ContainerError",
+    "GenzipError",
+    "InputError",
+    "ModelMismatchError",
+    "RuntimeOptions",
+    "SequencePredictor",
+    "SpecError",
+    "compress",
+    "decompress",
+    "predictor",
+    "sample",
+    "score",
+]
+
+
+def predictor(spec: str, *, jobs: int | None = None, device: str = "auto", dtype: str | None = None) -> SequencePredictor:
+    """Build a predictor from a spec string (see `genzip list`)."""
+    from .registry import build
+
+    return build(spec, RuntimeOptions(jobs=jobs, device=device, dtype=dtype))
+
+
+def _as_predictor(p: SequencePredictor | str) -> SequencePredictor:
+    return predictor(p) if isinstance(p, str) else p
+
+
+def compress(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None, progress: bool = False) -> bytes:
+    """Arithmetic-code `data` with `predictor` into a self-describing container."""
+    from .coder import encode
+
+    return encode(data, _as_predictor(predictor), chunk_size=chunk_size, progress=progress)
+
+
+def decompress(blob: bytes, *, jobs: int | None = None, device: str = "auto", progress: bool = False) -> bytes:
+    """Decode a container; raises ContainerError (or ModelMismatchError) if it is not valid."""
+    from .coder import decode
+
+    return decode(blob, RuntimeOptions(jobs=jobs, device=device), progress=progress)
+
+
+def sample(
+    predictor: SequencePredictor | str,
+    prompt: bytes = b"",
+    n: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+) -> bytes:
+    """Draw `n` bytes continuing `prompt`; the same seed gives the same bytes."""
+    from .sampler import sample as _sample
+
+    return _sample(_as_predictor(predictor), prompt, n, temperature, top_k, top_p, seed)
+
+
+def score(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None):  # -> likelihood.Score
+    """Code length of `data` under `predictor`: total bits, bits/byte, per-symbol bits."""
+    from .likelihood import score as _score
+
+    return _score(data, _as_predictor(predictor), chunk_size)

@@ -1,0 +1,5 @@
+"""`python -m genzip` runs the CLI."""
+
+from genzip.cli import main
+
+main()

@@ -1,0 +1,242 @@
+"""The `genzip` command line: parse, call the Python API, print.
+
+Every user-fixable problem is a `GenzipError`, printed as one line on stderr
+with exit status 2. Output files are written to a temporary name and renamed
+when complete, so a failed run never leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import GenzipError, InputError, SpecError
+from .predictor import RuntimeOptions, SequencePredictor
+
+app = typer.Typer(
+    help="Language modeling is compression: compress, sample and score with any predictor.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+SpecOption = Annotated[
+    str, typer.Option("--compressor", "-c", help="predictor spec, e.g. gzip, zstd:level=19 (see 'genzip list')")
+]
+JobsOption = Annotated[Optional[int], typer.Option("--jobs", "-j", help="worker processes (default: all cores)")]
+DeviceOption = Annotated[str, typer.Option(help="cpu | cuda | auto (language models)")]
+DtypeOption = Annotated[Optional[str], typer.Option(help="float32 | float16 | bfloat16 (language models)")]
+
+
+def read_input(path: Path) -> bytes:
+    """Read a file, or stdin for '-', with a clear error when it cannot be read."""
+    if str(path) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"is a directory, not a file: {path}") from None
+    except PermissionError:
+        raise InputError(f"permission denied: {path}") from None
+
+
+def write_output(path: Path | None, data: bytes) -> None:
+    """Write atomically to `path` (temp file + rename), or to stdout if None or '-'."""
+    if path is None or str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    directory = path.resolve().parent
+    if not directory.is_dir():
+        raise InputError(f"output directory does not exist: {directory}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def with_context(spec: str, context: int | None) -> str:
+    """Add or override the `context` parameter of a spec."""
+    if context is None:
+        return spec
+    from .registry import parse_spec
+
+    entry, _ = parse_spec(spec)
+    if not any(p.name == "context" for p in entry.params):
+        raise SpecError(f"{entry.name} has no context window parameter")
+    return f"{spec}{',' if ':' in spec else ':'}context={context}"
+
+
+def build_predictor(
+    spec: str, jobs: int | None = None, device: str = "auto", dtype: str | None = None, progress: bool = False
+) -> SequencePredictor:
+    from .registry import build
+
+    return build(spec, RuntimeOptions(jobs=jobs, device=device, dtype=dtype, progress=progress))
+
+
+def interactive() -> bool:
+    return sys.stderr.isatty()
+
+
+@app.command()
+def sample(
+    compressor: SpecOption = "gzip",
+    prompt: Annotated[str, typer.Option(help="text to continue")] = "",
+    prompt_file: Annotated[Optional[Path], typer.Option(help="read the prompt (raw bytes) from a file")] = None,
+    n: Annotated[int, typer.Option("-n", "--bytes", help="bytes to generate")] = 200,
+    seed: Annotated[Optional[int], typer.Option(help="random seed; the same seed gives the same sample")] = None,
+    temperature: Annotated[float, typer.Option(help="0 = greedy, 1 = the predictor's own distribution")] = 1.0,
+    top_k: Annotated[Optional[int], typer.Option(help="keep only the k most likely symbols")] = None,
+    top_p: Annotated[Optional[float], typer.Option(help="keep the smallest set with this much probability")] = None,
+    context: Annotated[Optional[int], typer.Option(help="override the compressor's context window (bytes)")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="write here instead of stdout")] = None,
+    jobs: JobsOption = None,
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = None,
+) -> None:
+    """Generate bytes that continue a prompt, from any predictor."""
+    from .sampler import sample as draw_sample
+
+    prompt_bytes = read_input(prompt_file) if prompt_file is not None else prompt.encode()
+    predictor = build_predictor(with_context(compressor, context), jobs, device, dtype)
+    try:
+        out = draw_sample(predictor, prompt_bytes, n, temperature, top_k, top_p, seed, progress=interactive())
+    finally:
+        predictor.close()
+    write_output(output, out)
+    if output is None and sys.stdout.isatty():
+        typer.echo()
+
+
+@app.command()
+def compress(
+    file: Annotated[Path, typer.Argument(help="file to compress ('-' for stdin)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="container to write")],
+    compressor: SpecOption = "gzip",
+    chunk: Annotated[Optional[int], typer.Option(help="code independent chunks of this many bytes")] = None,
+    verify: Annotated[bool, typer.Option(help="decode right after encoding and compare")] = False,
+    jobs: JobsOption = None,
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = None,
+) -> None:
+    """Compress a file with any predictor into a self-describing container."""
+    from .coder import decode, encode
+
+    data = read_input(file)
+    predictor = build_predictor(compressor, jobs, device, dtype)
+    try:
+        blob = encode(data, predictor, chunk_size=chunk, progress=interactive())
+        if verify and decode(blob, predictor=predictor, progress=interactive()) != data:
+            raise GenzipError("verification failed: decoding did not give back the input")
+    finally:
+        predictor.close()
+    write_output(output, blob)
+    rate = f"{8 * len(blob) / len(data):.3f} bits/byte" if data else "empty input"
+    typer.echo(f"{file}: {len(data)} -> {len(blob)} bytes ({rate}) with {predictor.spec}", err=True)
+
+
+@app.command()
+def decompress(
+    file: Annotated[Path, typer.Argument(help="container to decompress ('-' for stdin)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    jobs: JobsOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Decompress a container written by 'genzip compress'."""
+    from .coder import decode
+
+    data = decode(read_input(file), RuntimeOptions(jobs=jobs, device=device), progress=interactive())
+    write_output(output, data)
+
+
+@app.command()
+def score(
+    files: Annotated[list[Path], typer.Argument(help="files to score")],
+    compressor: Annotated[
+        list[str], typer.Option("--compressor", "-c", help="predictor spec; repeat to compare several")
+    ] = ["gzip"],  # noqa: B006 - typer needs a literal default
+    chunk: Annotated[Optional[int], typer.Option(help="score independent chunks of this many bytes")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    jobs: JobsOption = None,
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = None,
+) -> None:
+    """Bits per byte of files under one or more predictors (and the compressor's own rate)."""
+    from .likelihood import score as score_data
+
+    inputs = [(f, read_input(f)) for f in files]
+    for f, data in inputs:
+        if not data:
+            raise InputError(f"empty input: {f} (bits per byte is undefined)")
+    results = []
+    for spec in compressor:
+        predictor = build_predictor(spec, jobs, device, dtype, progress=interactive())
+        try:
+            for f, data in inputs:
+                results.append((str(f), score_data(data, predictor, chunk)))
+        finally:
+            predictor.close()
+    if as_json:
+        typer.echo(json.dumps([{"file": f, **s.as_dict()} for f, s in results], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="bits per byte (lower is better)")
+    for column in ("file", "predictor", "bytes", "bits/byte", "compressor's own bits/byte", "predictor / own"):
+        table.add_column(column, justify="left" if column in ("file", "predictor") else "right")
+    for f, s in results:
+        own = s.native_bits_per_byte
+        table.add_row(
+            f,
+            s.spec,
+            str(s.n_bytes),
+            f"{s.bits_per_byte:.3f}",
+            "-" if own is None else f"{own:.3f}",
+            "-" if own is None else f"{s.bits_per_byte / own:.2f}x",
+        )
+    Console().print(table)
+
+
+@app.command("list")
+def list_predictors() -> None:
+    """Every available predictor spec with its parameters."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .registry import ENTRIES
+
+    table = Table(title="predictors (spec: name:key=value,...)")
+    table.add_column("name")
+    table.add_column("kind")
+    table.add_column("what")
+    table.add_column("parameters")
+    for entry in ENTRIES.values():
+        table.add_row(entry.name, entry.kind, entry.summary, "\n".join(p.describe() for p in entry.params) or "-")
+    Console(width=max(120, Console().width)).print(table)
+
+
+def main() -> None:
+    """Console-script entry: run the app, turning GenzipError into a one-line error."""
+    try:
+        app()
+    except GenzipError as exc:
+        typer.echo(f"genzip: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("genzip: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,214 @@
+"""One arithmetic coder for every predictor, and the container it writes.
+
+Coding goes through constriction's range coder (`RangeEncoder`/`RangeDecoder`)
+with `Categorical(perfect=False)` models. The encoder gets its distributions
+from `predictor.distributions(...)` (possibly batched), the decoder steps
+`distribution()`/`observe()`; the interface promises both give bit-identical
+float64 arrays, and a checksum of the original catches anything that slips.
+
+Container layout (all integers little-endian)::
+
+    magic b"GZPK" | version u8 | header length u32 | header (UTF-8 JSON) |
+    payload (range-coder words, u32 each) | crc32 of everything before, u32
+
+The header holds the canonical predictor spec, the predictor fingerprint
+(weights hash, dtype, ... for models), the original length, a blake2b-128
+checksum of the original, the chunking and the number of symbols per chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .errors import ContainerError, InputError, ModelMismatchError
+from .predictor import RuntimeOptions, SequencePredictor
+from .progress import progress_bar
+
+MAGIC = b"GZPK"
+FORMAT_VERSION = 1
+_PREFIX = struct.Struct("<4sBI")
+_CRC = struct.Struct("<I")
+#: symbols handed to `distributions()` at once: bounds memory to block * alphabet floats
+ENCODE_BLOCK = 2048
+
+
+def _categorical_family() -> Any:
+    import constriction
+
+    return constriction.stream.model.Categorical(perfect=False)
+
+
+def checksum(data: bytes) -> str:
+    """blake2b-128 of the original bytes, hex."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def split_chunks(data: bytes, chunk_size: int | None) -> list[bytes]:
+    """Independent chunks of `chunk_size` bytes (the last may be shorter); whole data if None."""
+    if chunk_size is None or len(data) == 0:
+        return [data]
+    return [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the decoder needs besides the payload."""
+
+    spec: str
+    fingerprint: dict[str, Any]
+    length: int
+    checksum: str
+    chunk_size: int | None
+    symbol_counts: list[int]
+    genzip_version: str = __version__
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Header:
+        try:
+            fields = json.loads(raw.decode())
+            return cls(**fields)
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+            raise ContainerError(f"container header is not valid ({exc.__class__.__name__})") from None
+
+
+def _encode_chunk(
+    predictor: SequencePredictor, symbols: np.ndarray, encoder: Any, family: Any, advance: Any
+) -> None:
+    predictor.reset(b"")
+    for start in range(0, len(symbols), ENCODE_BLOCK):
+        part = symbols[start : start + ENCODE_BLOCK]
+        probs = predictor.distributions(part)
+        encoder.encode(part.astype(np.int32), family, probs)
+        advance(len(part))
+
+
+def _decode_chunk(
+    predictor: SequencePredictor, count: int, decoder: Any, family: Any, advance: Any
+) -> np.ndarray:
+    predictor.reset(b"")
+    out = np.empty(count, dtype=np.int64)
+    for i in range(count):
+        probs = predictor.distribution()
+        symbol = int(decoder.decode(family, probs[None, :])[0])
+        out[i] = symbol
+        predictor.observe(symbol)
+        if i % 256 == 255:
+            advance(256)
+    advance(count % 256)
+    return out
+
+
+def encode(
+    data: bytes,
+    predictor: SequencePredictor,
+    chunk_size: int | None = None,
+    progress: bool = False,
+) -> bytes:
+    """Compress `data` with `predictor` into a self-describing container."""
+    import constriction
+
+    if chunk_size is not None and chunk_size <= 0:
+        raise InputError(f"chunk size must be positive, got {chunk_size}")
+    chunks = split_chunks(bytes(data), chunk_size)
+    symbol_chunks = []
+    for chunk in chunks:
+        symbols = predictor.tokenize(chunk)
+        if predictor.detokenize(symbols) != chunk:
+            raise InputError(f"{predictor.spec}: tokenizer does not round-trip this input")
+        symbol_chunks.append(symbols)
+    encoder = constriction.stream.queue.RangeEncoder()
+    family = _categorical_family()
+    total = sum(len(s) for s in symbol_chunks)
+    with progress_bar(total, f"compress {predictor.spec}", progress) as advance:
+        for symbols in symbol_chunks:
+            _encode_chunk(predictor, symbols, encoder, family, advance)
+    header = Header(
+        spec=predictor.spec,
+        fingerprint=predictor.fingerprint(),
+        length=len(data),
+        checksum=checksum(bytes(data)),
+        chunk_size=chunk_size,
+        symbol_counts=[len(s) for s in symbol_chunks],
+    )
+    head = header.to_json()
+    payload = encoder.get_compressed().astype("<u4").tobytes()
+    body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head + payload
+    return body + _CRC.pack(zlib.crc32(body))
+
+
+def read_header(blob: bytes) -> tuple[Header, np.ndarray]:
+    """Check magic, version and integrity; return the header and the payload words."""
+    if len(blob) < _PREFIX.size + _CRC.size:
+        raise ContainerError("not a genzip container: too short")
+    magic, version, head_len = _PREFIX.unpack_from(blob)
+    if magic != MAGIC:
+        raise ContainerError("not a genzip container: wrong magic bytes")
+    if version != FORMAT_VERSION:
+        raise ContainerError(f"unsupported container format version {version} (this genzip reads {FORMAT_VERSION})")
+    body, (crc,) = blob[: -_CRC.size], _CRC.unpack(blob[-_CRC.size :])
+    if zlib.crc32(body) != crc:
+        raise ContainerError("container is corrupted or truncated (crc32 mismatch)")
+    head_end = _PREFIX.size + head_len
+    if head_end > len(body) or (len(body) - head_end) % 4:
+        raise ContainerError("container is truncated (payload is not whole 32-bit words)")
+    header = Header.from_json(body[_PREFIX.size : head_end])
+    if header.length < 0 or sum(header.symbol_counts) < 0:
+        raise ContainerError("container header has impossible lengths")
+    payload = np.frombuffer(body[head_end:], dtype="<u4").astype(np.uint32)
+    return header, payload
+
+
+def check_fingerprint(header: Header, predictor: SequencePredictor) -> None:
+    """Raise ModelMismatchError if the rebuilt predictor differs from the encoder's."""
+    now = predictor.fingerprint()
+    if now != header.fingerprint:
+        keys = sorted(k for k in set(now) | set(header.fingerprint) if now.get(k) != header.fingerprint.get(k))
+        details = "; ".join(f"{k}: encoded {header.fingerprint.get(k)!r}, now {now.get(k)!r}" for k in keys)
+        raise ModelMismatchError(f"predictor {header.spec} differs from the one that encoded this file ({details})")
+
+
+def decode(
+    blob: bytes,
+    options: RuntimeOptions | None = None,
+    progress: bool = False,
+    predictor: SequencePredictor | None = None,
+) -> bytes:
+    """Decompress a container; rebuild the predictor from its spec unless one is given."""
+    import constriction
+
+    from .registry import build
+
+    header, payload = read_header(bytes(blob))
+    own = predictor is None
+    if predictor is None:
+        predictor = build(header.spec, options)
+    try:
+        check_fingerprint(header, predictor)
+        decoder = constriction.stream.queue.RangeDecoder(payload)
+        family = _categorical_family()
+        pieces = []
+        with progress_bar(sum(header.symbol_counts), f"decompress {header.spec}", progress) as advance:
+            for count in header.symbol_counts:
+                symbols = _decode_chunk(predictor, count, decoder, family, advance)
+                pieces.append(predictor.detokenize(symbols))
+    finally:
+        if own:
+            predictor.close()
+    data = b"".join(pieces)
+    if len(data) != header.length or checksum(data) != header.checksum:
+        raise ModelMismatchError(
+            f"decoded data fails its checksum: predictor {header.spec} did not reproduce the "
+            "encoder's distributions (different machine, library version or device?)"
+        )
+    return data

@@ -1,0 +1,230 @@
+"""The predictor registry: spec strings in, predictors out.
+
+A spec is ``name`` or ``name:key=value,key=value``; an entry may declare one
+positional parameter (``hf:/path/to/model``). Every entry names the class that
+implements it as ``"module:Class"`` so that listing and parsing specs never
+imports heavy libraries (torch is only imported when a model is built).
+
+Adding a predictor = one module with the class + one `Entry` in `ENTRIES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import SpecError
+from .predictor import RuntimeOptions, SequencePredictor
+
+
+@dataclass(frozen=True)
+class Param:
+    """One spec parameter: its type, default, allowed values and meaning."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    positional: bool = False
+
+    def parse(self, raw: str, predictor: str) -> Any:
+        """Convert and validate a raw string value; raise SpecError with a clear message."""
+        try:
+            if self.type is bool:
+                lowered = raw.lower()
+                if lowered not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(raw)
+                value: Any = lowered in ("1", "true", "yes")
+            elif self.type is int:
+                value = _parse_int(raw)
+            else:
+                value = self.type(raw)
+        except ValueError:
+            raise SpecError(
+                f"{predictor}: parameter {self.name}={raw!r} is not a valid {self.type.__name__}"
+            ) from None
+        self.validate(value, predictor)
+        return value
+
+    def validate(self, value: Any, predictor: str) -> None:
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(str(c) for c in self.choices)
+            raise SpecError(f"{predictor}: {self.name}={value} is not one of {allowed}")
+        if self.minimum is not None and value < self.minimum:
+            raise SpecError(f"{predictor}: {self.name}={value} is below the minimum {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise SpecError(f"{predictor}: {self.name}={value} is above the maximum {self.maximum}")
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            allowed = "|".join(str(c) for c in self.choices)
+        elif self.minimum is not None or self.maximum is not None:
+            lo = "" if self.minimum is None else _fmt(self.minimum)
+            hi = "" if self.maximum is None else _fmt(self.maximum)
+            allowed = f"{lo}..{hi}"
+        else:
+            allowed = self.type.__name__
+        default = "required" if self.default is None and self.positional else f"default {self.default}"
+        return f"{self.name}={allowed} ({default}): {self.help}"
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _parse_int(raw: str) -> int:
+    """Integers with optional k/m suffix (``16m`` = 16 * 2**20)."""
+    raw = raw.strip().lower()
+    scale = 1
+    if raw.endswith("k"):
+        scale, raw = 1 << 10, raw[:-1]
+    elif raw.endswith("m"):
+        scale, raw = 1 << 20, raw[:-1]
+    return int(raw) * scale
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered predictor family."""
+
+    name: str
+    target: str  # "module:Class"; the class is built as Class(options=..., **params)
+    summary: str
+    kind: str  # compressor | context model | language model
+    params: tuple[Param, ...] = field(default_factory=tuple)
+
+    def load_class(self) -> Callable[..., SequencePredictor]:
+        module_name, class_name = self.target.split(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, class_name)
+
+
+# --- the registry ---------------------------------------------------------
+
+_WINDOW = Param(
+    "context", int, 2048, "bytes of history the compressor sees (the paper's chunk size)", minimum=0
+)
+
+
+def _compressor(name: str, summary: str, *extra: Param) -> Entry:
+    return Entry(name, f"genzip.compressors:{_CLASS_OF[name]}", summary, "compressor", (*extra, _WINDOW))
+
+
+_CLASS_OF = {
+    "gzip": "GzipPredictor",
+    "zlib": "ZlibPredictor",
+    "bz2": "Bz2Predictor",
+    "lzma": "LzmaPredictor",
+    "zstd": "ZstdPredictor",
+    "brotli": "BrotliPredictor",
+    "ppmd": "PpmdPredictor",
+}
+
+ENTRIES: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        _compressor(
+            "gzip",
+            "deflate with gzip framing (zlib, level 9 by default, mtime 0)",
+            Param("level", int, 9, "zlib compression level", minimum=0, maximum=9),
+        ),
+        _compressor(
+            "zlib",
+            "deflate with zlib framing (level 9 by default)",
+            Param("level", int, 9, "zlib compression level", minimum=0, maximum=9),
+        ),
+        _compressor(
+            "bz2",
+            "bzip2 (Burrows-Wheeler), level 9 by default",
+            Param("level", int, 9, "bzip2 block size level", minimum=1, maximum=9),
+        ),
+        _compressor(
+            "lzma",
+            "xz container, LZMA2 preset 9 by default (xz -9)",
+            Param("preset", int, 9, "xz preset", minimum=0, maximum=9),
+        ),
+        _compressor(
+            "zstd",
+            "Zstandard (python-zstandard), level 19 by default",
+            Param("level", int, 19, "zstd compression level", minimum=1, maximum=22),
+        ),
+        _compressor(
+            "brotli",
+            "Brotli, quality 11 by default (slow: about 1 s per predicted byte)",
+            Param("quality", int, 11, "brotli quality", minimum=0, maximum=11),
+        ),
+        _compressor(
+            "ppmd",
+            "PPMd variant I (pyppmd.compress), order 6 and 16 MiB by default",
+            Param("order", int, 6, "maximum context order", minimum=2, maximum=64),
+            Param("memory", int, 16 << 20, "model memory in bytes (k/m suffixes work)", minimum=1 << 11),
+        ),
+    )
+}
+
+
+def register(entry: Entry) -> None:
+    """Add or replace a registry entry (for plugins and tests)."""
+    ENTRIES[entry.name] = entry
+
+
+def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
+    """Split a spec string into its entry and validated parameters (defaults filled in)."""
+    spec = spec.strip()
+    if not spec:
+        raise SpecError("empty predictor spec; try 'genzip list'")
+    name, _, rest = spec.partition(":")
+    entry = ENTRIES.get(name.strip().lower())
+    if entry is None:
+        known = ", ".join(sorted(ENTRIES))
+        raise SpecError(f"unknown predictor {name!r}; known: {known}")
+    by_name = {p.name: p for p in entry.params}
+    positional = next((p for p in entry.params if p.positional), None)
+    values: dict[str, Any] = {}
+    if rest:
+        for item in rest.split(","):
+            if not item:
+                continue
+            key, eq, raw = item.partition("=")
+            if not eq:
+                if positional is None or positional.name in values:
+                    raise SpecError(f"{entry.name}: expected key=value, got {item!r}")
+                key, raw = positional.name, item
+            key = key.strip().lower()
+            param = by_name.get(key)
+            if param is None:
+                known = ", ".join(by_name) or "none"
+                raise SpecError(f"{entry.name}: unknown parameter {key!r} (parameters: {known})")
+            values[key] = param.parse(raw.strip(), entry.name)
+    for param in entry.params:
+        if param.name not in values:
+            if param.default is None and param.positional:
+                raise SpecError(f"{entry.name}: missing {param.name} (spec {entry.name}:{param.name.upper()})")
+            values[param.name] = param.default
+    return entry, values
+
+
+def canonical_spec(entry: Entry, values: dict[str, Any]) -> str:
+    """The spec string with every parameter spelled out, in declaration order."""
+    parts = []
+    for p in entry.params:
+        v = values[p.name]
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        parts.append(f"{p.name}={v}")
+    return entry.name + (":" + ",".join(parts) if parts else "")
+
+
+def build(spec: str, options: RuntimeOptions | None = None) -> SequencePredictor:
+    """Build the predictor a spec string describes."""
+    entry, values = parse_spec(spec)
+    cls = entry.load_class()
+    predictor = cls(options=options or RuntimeOptions(), **values)
+    predictor.spec = canonical_spec(entry, values)
+    return predictor
