@@ -119,6 +119,15 @@ class SequencePredictor(ABC):
             lengths[start : start + len(part)] = -np.log2(probs[np.arange(len(part)), part])
         return lengths
 
+    def open_streams(self, count: int) -> StreamBatch | None:
+        """`count` independent fresh streams stepped side by side, or None if not supported.
+
+        Language models override this to step many chunks as one batch (KV cache
+        per stream). The coder uses it in chunked mode with the same layout on
+        both sides, so the floats stay bit-identical.
+        """
+        return None
+
     def fingerprint(self) -> dict[str, Any]:
         """Facts beyond the spec that decoding must reproduce (weights hash, dtype, versions).
 
@@ -133,6 +142,18 @@ class SequencePredictor(ABC):
 
     def close(self) -> None:
         """Release worker processes or devices. Safe to call twice."""
+
+
+class StreamBatch(ABC):
+    """Several independent streams of one predictor, stepped in lockstep."""
+
+    @abstractmethod
+    def distributions(self) -> np.ndarray:
+        """Next-symbol distributions, shape (count, alphabet), one row per stream."""
+
+    @abstractmethod
+    def observe(self, symbols: np.ndarray) -> None:
+        """Advance every stream by one symbol (finished streams get padding they ignore)."""
 
 
 def normalise(weights: np.ndarray) -> np.ndarray:

@@ -163,6 +163,9 @@ ENTRIES: dict[str, Entry] = {
             Param("order", int, 6, "maximum context order", minimum=2, maximum=64),
             Param("memory", int, 16 << 20, "model memory in bytes (k/m suffixes work)", minimum=1 << 11),
         ),
+        # --- domain compressors (png, flac) ---
+        # --- context models (ctw, ppm, order) ---
+        # --- language models (hf, smollm2, bytelm) ---
     )
 }
 
