@@ -164,6 +164,20 @@ ENTRIES: dict[str, Entry] = {
             Param("memory", int, 16 << 20, "model memory in bytes (k/m suffixes work)", minimum=1 << 11),
         ),
         # --- domain compressors (png, flac) ---
+        Entry(
+            "png",
+            "genzip.media_compressors:PngPredictor",
+            "lossless PNG (Pillow) of the bytes as 8-bit greyscale 32x64 patches, 64 pixels wide",
+            "compressor",
+            (Param("level", int, 9, "zlib compression level of the PNG", minimum=0, maximum=9), _WINDOW),
+        ),
+        Entry(
+            "flac",
+            "genzip.media_compressors:FlacPredictor",
+            "FLAC (libsndfile) of the bytes as 8-bit mono samples, highest compression level",
+            "compressor",
+            (Param("rate", int, 16000, "sample rate written in the FLAC header (Hz)", minimum=1, maximum=655350), _WINDOW),
+        ),
         # --- context models (ctw, ppm, order) ---
         # --- language models (hf, smollm2, bytelm) ---
     )
