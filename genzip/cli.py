@@ -212,6 +212,94 @@ def score(
     Console().print(table)
 
 
+def parse_chunk(raw: str) -> int | None:
+    """'2048' -> 2048, 'none'/'whole' -> None (whole files); anything else is an InputError."""
+    if raw.strip().lower() in ("none", "whole", "0"):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"--chunk must be a positive number of bytes or 'none', got {raw!r}") from None
+    if value < 0:
+        raise InputError(f"--chunk must be a positive number of bytes or 'none', got {raw!r}")
+    return value
+
+
+@app.command()
+def compare(
+    files: Annotated[list[Path], typer.Argument(help="files to compress (text, images, audio)")],
+    compressor: Annotated[
+        list[str], typer.Option("--compressor", "-c", help="predictor spec; repeat to compare several")
+    ] = ["gzip", "lzma"],  # noqa: B006 - typer needs a literal default
+    chunk: Annotated[str, typer.Option(help="independent chunks of this many bytes, or 'none' for whole files")] = "2048",
+    modality: Annotated[str, typer.Option(help="auto | text | image | audio (auto: from the file suffix)")] = "auto",
+    native_only: Annotated[
+        bool, typer.Option(help="for real compressors, measure only their own output (fast; no code lengths)")
+    ] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="write the results as JSON here")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="write the results as CSV here")] = None,
+    markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="write the table as Markdown here")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="write a PNG: surprisal trace + bar chart of rates")] = None,
+    cache: Annotated[Optional[Path], typer.Option(help="cache per-chunk results here; a rerun resumes")] = None,
+    jobs: JobsOption = None,
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = None,
+) -> None:
+    """Compression rates of several predictors on the same files, as one table (and JSON/CSV/plot)."""
+    from .compare import compare as run_compare
+    from .compare import rich_table, to_csv, to_json, to_markdown
+    from .data import load
+
+    chunk_size = parse_chunk(chunk)
+    if modality not in ("auto", "text", "image", "audio"):
+        raise InputError(f"unknown modality {modality!r}; use auto, text, image or audio")
+    inputs = [(str(f), load(f, modality)) for f in files]
+    result = run_compare(
+        inputs, compressor, chunk_size, jobs=jobs, cache_dir=cache, native_only=native_only,
+        device=device, dtype=dtype, progress=interactive(),
+    )
+    from rich.console import Console
+
+    widest = max(len(r.spec) for r in result.results)
+    Console(width=max(120 + widest, Console().width)).print(rich_table(result))
+    for path, text in ((json_out, to_json), (csv_out, to_csv), (markdown_out, to_markdown)):
+        if path is not None:
+            write_output(path, text(result).encode())
+    if plot is not None:
+        from .plots import comparison_figure
+
+        comparison_figure(result, plot)
+
+
+@app.command()
+def train(
+    size: Annotated[str, typer.Option(help="bytelm size: 200k | 800k | 3.2m")] = "200k",
+    data: Annotated[
+        Optional[list[Path]], typer.Option(help="training files, repeatable (default: the shipped Moby-Dick)")
+    ] = None,
+    steps: Annotated[int, typer.Option(help="total optimizer steps (a resumed run continues to this)")] = 1000,
+    device: DeviceOption = "auto",
+    batch: Annotated[int, typer.Option(help="sequences per step")] = 32,
+    lr: Annotated[float, typer.Option(help="peak learning rate (AdamW, warmup + cosine)")] = 3e-3,
+    seq_len: Annotated[int, typer.Option(help="bytes per training sequence (at most 2048)")] = 512,
+    eval_every: Annotated[int, typer.Option(help="evaluate held-out bits/byte and save every N steps")] = 250,
+    out: Annotated[Optional[Path], typer.Option(help="resumable checkpoint (weights + optimizer)")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="continue from this checkpoint")] = None,
+    export: Annotated[Optional[Path], typer.Option(help="also write a weights-only checkpoint here at the end")] = None,
+    seed: Annotated[int, typer.Option(help="seed for initial weights and batches")] = 0,
+) -> None:
+    """Train the paper's byte transformer (bytelm); the last 10% of the data is held out."""
+    from .corpus import MOBY_DICK
+    from .language_models.train import TrainSettings
+    from .language_models.train import train as run_training
+
+    settings = TrainSettings(
+        size=size, data=tuple(data or (MOBY_DICK,)), steps=steps, device=device, batch=batch, lr=lr,
+        seq_len=seq_len, eval_every=eval_every, out=out, resume=resume, export=export, seed=seed,
+    )
+    run_training(settings, log=lambda message: typer.echo(message, err=True))
+
+
 @app.command("list")
 def list_predictors() -> None:
     """Every available predictor spec with its parameters."""
