@@ -180,6 +180,21 @@ ENTRIES: dict[str, Entry] = {
         ),
         # --- context models (ctw, ppm, order) ---
         # --- language models (hf, smollm2, bytelm) ---
+        Entry(
+            "bytelm",
+            "genzip.language_models.bytelm:BytelmPredictor",
+            "the paper's byte transformer (4 layers, context 2048); no arguments: the shipped trained 200k model",
+            "language model",
+            (
+                Param("size", str, None, "200k | 800k | 3.2m (default: the checkpoint's, else 200k)",
+                      choices=("200k", "800k", "3.2m")),
+                Param("checkpoint", str, None, "trained checkpoint file from 'genzip train' (default: the shipped one)"),
+                Param("init", str, "trained", "trained (load a checkpoint) or random (seeded weights, experiments)",
+                      choices=("trained", "random")),
+                Param("context", int, 2048, "sliding window in bytes (at most the model's 2048)", minimum=2,
+                      maximum=2048),
+            ),
+        ),
     )
 }
 

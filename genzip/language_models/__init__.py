@@ -1,0 +1,1 @@
+"""Language models as predictors: Hugging Face causal LMs, SmolLM2 offline, the byte-level transformer."""
