@@ -1,0 +1,343 @@
+"""PPM (prediction by partial matching) with PPMD escapes, exclusions and update exclusion.
+
+For the next byte, contexts of order N, N-1, ..., 0 (the last k bytes) are
+tried from the longest. A context that has seen T counts over u distinct
+bytes (after removing the *excluded* bytes already predicted by a longer
+context) gives byte s the probability (2 c_s - 1) / 2T and escapes to the
+next shorter context with probability u / 2T (Howard's method D). What
+escapes from order 0 is spread uniformly over the bytes never mentioned
+(order -1), so every byte has probability > 0 and the 256 entries are a
+full distribution. After a byte is seen, its count is raised in the context
+that predicted it and it is added to every longer context (update
+exclusion); counts are halved when one exceeds `MAX_COUNT`, which keeps the
+model adaptive.
+
+Data structures (numba-friendly, exact keys, no hash collisions): an
+open-addressing hash table maps (order, last k bytes) to a context slot
+holding a block offset, the number of distinct bytes and the total count;
+blocks of ``(count << 8) | byte`` int32 entries live in one pool and double
+in size when full (freed blocks go to per-size free lists).
+
+Memory: the tables are allocated once at `memory` bytes (the pages are only
+touched as they fill). When the context table is 60 % full or the pool cannot
+take another byte, the model *flushes*: it forgets every statistic, then
+relearns from the last `order` bytes, exactly as a fresh model reset with
+those bytes as its context (PPMd's "restart" policy). Growth before a flush
+is about 30-40 bytes per new context; 1 MiB of English text at order 5
+creates about 1.1 M contexts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..predictor import RuntimeOptions
+from ._base import NumbaContextModel, State, table_bits
+
+MAX_ORDER = 7
+#: a count above this halves every count of the context (adaptivity, bounded counts)
+MAX_COUNT = 1 << 12
+#: weight (in observations) of method D's escape estimate inside each SEE cell
+SEE_PRIOR = 4.0
+#: subtracted from every count in a context's symbol estimate (method D: 0.5)
+DISCOUNT = 0.1
+#: SEE cells halve their record beyond this many observations
+SEE_LIMIT = 1024.0
+
+# meta layout
+_HIST, _SEEN, _POOL_USED, _N_CTX, _FLUSHES, _ORDER, _MAX_CTX, _FREE = 0, 1, 2, 3, 4, 5, 6, 7
+_META = _FREE + 9  # nine free lists: block sizes 1, 2, 4, ..., 256
+_MASK56 = (1 << 56) - 1
+_GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed 64-bit integer
+_RESERVE = 8 * 512
+_SEE_CELLS = (MAX_ORDER + 1) * 5 * 8 * 2  # pool entries kept free so one update can never run out
+
+
+@njit(cache=True, inline="always")
+def _key(hist: int, k: int) -> int:
+    return (hist & ((1 << (8 * k)) - 1)) | ((k + 1) << 56)
+
+
+@njit(cache=True, inline="always")
+def _probe(hkey: np.ndarray, key: int) -> int:
+    """Slot holding `key`, or the empty slot where it would go."""
+    mask = len(hkey) - 1
+    h = key * _GOLDEN
+    i = (h ^ (h >> 31)) & mask
+    while hkey[i] != 0 and hkey[i] != key:
+        i = (i + 1) & mask
+    return i
+
+
+@njit(cache=True)
+def _alloc(pool: np.ndarray, meta: np.ndarray, size_class: int) -> int:
+    head = meta[_FREE + size_class]
+    if head >= 0:
+        meta[_FREE + size_class] = pool[head]
+        return head
+    offset = meta[_POOL_USED]
+    meta[_POOL_USED] = offset + (1 << size_class)
+    return offset
+
+
+@njit(cache=True)
+def _add_symbol(hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
+                meta: np.ndarray, slot: int, symbol: int) -> None:
+    n = hnsym[slot]
+    if n == 0:
+        hstart[slot] = _alloc(pool, meta, 0)
+    elif n & (n - 1) == 0:  # block full: move to a block twice the size
+        size_class = 0
+        while (1 << size_class) < n:
+            size_class += 1
+        old = hstart[slot]
+        new = _alloc(pool, meta, size_class + 1)
+        pool[new : new + n] = pool[old : old + n]
+        pool[old] = meta[_FREE + size_class]
+        meta[_FREE + size_class] = old
+        hstart[slot] = new
+    pool[hstart[slot] + n] = (1 << 8) | symbol
+    hnsym[slot] = n + 1
+    htot[slot] += 1
+
+
+@njit(cache=True)
+def _increment(htot: np.ndarray, pool: np.ndarray, start: int, n: int, slot: int, j: int) -> None:
+    pool[j] += 1 << 8
+    htot[slot] += 1
+    if (pool[j] >> 8) > MAX_COUNT:
+        total = 0
+        for i in range(start, start + n):
+            c = ((pool[i] >> 8) + 1) >> 1
+            pool[i] = (c << 8) | (pool[i] & 255)
+            total += c
+        htot[slot] = total
+
+
+@njit(cache=True)
+def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray,
+               pool: np.ndarray, meta: np.ndarray, symbol: int) -> None:
+    """Update exclusion: raise the count where the byte is found, add it above."""
+    hist = meta[_HIST]
+    top = min(meta[_ORDER], meta[_SEEN])
+    for k in range(top, -1, -1):
+        key = _key(hist, k)
+        slot = _probe(hkey, key)
+        if hkey[slot] != key:
+            hkey[slot] = key
+            hnsym[slot] = 0
+            htot[slot] = 0
+            meta[_N_CTX] += 1
+            _add_symbol(hstart, hnsym, htot, pool, meta, slot, symbol)
+            continue
+        start = hstart[slot]
+        n = hnsym[slot]
+        found = -1
+        for j in range(start, start + n):
+            if (pool[j] & 255) == symbol:
+                found = j
+                break
+        if found >= 0:
+            _increment(htot, pool, start, n, slot, found)
+            break
+        _add_symbol(hstart, hnsym, htot, pool, meta, slot, symbol)
+    meta[_HIST] = ((hist << 8) | symbol) & _MASK56
+    meta[_SEEN] += 1
+
+
+@njit(cache=True)
+def _flush(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
+           see: np.ndarray, meta: np.ndarray, excluded: np.ndarray) -> None:
+    """Forget all statistics, then relearn the last `order` bytes (like a fresh reset)."""
+    hist = meta[_HIST]
+    keep = min(meta[_ORDER], meta[_SEEN])
+    hkey[:] = 0
+    meta[_POOL_USED] = 0
+    meta[_N_CTX] = 0
+    meta[_FREE : _FREE + 9] = -1
+    meta[_HIST] = 0
+    meta[_SEEN] = 0
+    meta[_FLUSHES] += 1
+    see[:] = 0.0
+    for i in range(keep - 1, -1, -1):
+        symbol = (hist >> (8 * i)) & 255
+        _walk(hkey, hstart, hnsym, htot, pool, see, meta, symbol, excluded)
+        _learn_one(hkey, hstart, hnsym, htot, pool, meta, symbol)
+
+
+@njit(cache=True, inline="always")
+def _see_bucket(k: int, distinct: int, total: int, first: bool) -> int:
+    """SEE cell of a context: order, distinct bytes, log2 of the count, first tried or not."""
+    d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
+    t = 0
+    while t < 7 and (2 << t) <= total:
+        t += 1
+    return (((k * 5 + d) * 8 + t) * 2 + (1 if first else 0)) * 2
+
+
+@njit(cache=True, inline="always")
+def _escape(see: np.ndarray, cell: int, distinct: int, total: int) -> float:
+    """Escape probability: the SEE cell's record, shrunk towards method D's u / 2T."""
+    return (see[cell] + SEE_PRIOR * distinct / (2.0 * total)) / (see[cell + 1] + SEE_PRIOR)
+
+
+@njit(cache=True)
+def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
+          see: np.ndarray, meta: np.ndarray, symbol: int, excluded: np.ndarray) -> float:
+    """p(symbol), updating the SEE cells of the contexts it passes through."""
+    hist = meta[_HIST]
+    top = min(meta[_ORDER], meta[_SEEN])
+    excluded[:] = False
+    n_excluded = 0
+    mass = 1.0
+    for k in range(top, -1, -1):
+        key = _key(hist, k)
+        slot = _probe(hkey, key)
+        if hkey[slot] != key:
+            continue
+        start = hstart[slot]
+        end = start + hnsym[slot]
+        total = 0
+        distinct = 0
+        count = 0
+        for j in range(start, end):
+            s = pool[j] & 255
+            if not excluded[s]:
+                total += pool[j] >> 8
+                distinct += 1
+                if s == symbol:
+                    count = pool[j] >> 8
+        if distinct == 0:
+            continue
+        cell = _see_bucket(k, distinct, total, n_excluded == 0)
+        escape = _escape(see, cell, distinct, total)
+        see[cell + 1] += 1.0
+        if count == 0:
+            see[cell] += 1.0
+        if see[cell + 1] > SEE_LIMIT:
+            see[cell] *= 0.5
+            see[cell + 1] *= 0.5
+        if count > 0:
+            return mass * (1.0 - escape) / (total - DISCOUNT * distinct) * (count - DISCOUNT)
+        for j in range(start, end):
+            excluded[pool[j] & 255] = True
+        n_excluded += distinct
+        mass = mass * escape
+    return mass / (256 - n_excluded)
+
+
+@njit(cache=True)
+def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
+               see: np.ndarray, meta: np.ndarray, out: np.ndarray, excluded: np.ndarray) -> None:
+    """Full 256-way distribution, same arithmetic as `_walk`; the one code path for every row."""
+    hist = meta[_HIST]
+    top = min(meta[_ORDER], meta[_SEEN])
+    excluded[:] = False
+    n_excluded = 0
+    mass = 1.0
+    for k in range(top, -1, -1):
+        key = _key(hist, k)
+        slot = _probe(hkey, key)
+        if hkey[slot] != key:
+            continue
+        start = hstart[slot]
+        end = start + hnsym[slot]
+        total = 0
+        distinct = 0
+        for j in range(start, end):
+            if not excluded[pool[j] & 255]:
+                total += pool[j] >> 8
+                distinct += 1
+        if distinct == 0:
+            continue
+        escape = _escape(see, _see_bucket(k, distinct, total, n_excluded == 0), distinct, total)
+        share = mass * (1.0 - escape) / (total - DISCOUNT * distinct)
+        for j in range(start, end):
+            s = pool[j] & 255
+            if not excluded[s]:
+                out[s] = share * ((pool[j] >> 8) - DISCOUNT)
+                excluded[s] = True
+        n_excluded += distinct
+        mass = mass * escape
+    if n_excluded < 256:
+        p = mass / (256 - n_excluded)
+        for s in range(256):
+            if not excluded[s]:
+                out[s] = p
+
+
+@njit(cache=True)
+def _observe(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
+             see: np.ndarray, meta: np.ndarray, symbol: int, excluded: np.ndarray) -> float:
+    """Observe one byte (SEE update, then counts); returns the probability it had."""
+    p = _walk(hkey, hstart, hnsym, htot, pool, see, meta, symbol, excluded)
+    if meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] or meta[_POOL_USED] + _RESERVE > len(pool):
+        _flush(hkey, hstart, hnsym, htot, pool, see, meta, excluded)
+    _learn_one(hkey, hstart, hnsym, htot, pool, meta, symbol)
+    return p
+
+
+@njit(cache=True)
+def _dist(hkey, hstart, hnsym, htot, pool, see, meta, out):  # type: ignore[no-untyped-def]
+    _dist_into(hkey, hstart, hnsym, htot, pool, see, meta, out, np.zeros(256, dtype=np.bool_))
+
+
+@njit(cache=True)
+def _dists(hkey, hstart, hnsym, htot, pool, see, meta, symbols, out):  # type: ignore[no-untyped-def]
+    excluded = np.zeros(256, dtype=np.bool_)
+    for i in range(len(symbols)):
+        _dist_into(hkey, hstart, hnsym, htot, pool, see, meta, out[i], excluded)
+        _observe(hkey, hstart, hnsym, htot, pool, see, meta, symbols[i], excluded)
+
+
+@njit(cache=True)
+def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):  # type: ignore[no-untyped-def]
+    excluded = np.zeros(256, dtype=np.bool_)
+    for i in range(len(symbols)):
+        bits[i] = -np.log2(_observe(hkey, hstart, hnsym, htot, pool, see, meta, symbols[i], excluded))
+
+
+@njit(cache=True)
+def _learn(hkey, hstart, hnsym, htot, pool, see, meta, symbols):  # type: ignore[no-untyped-def]
+    excluded = np.zeros(256, dtype=np.bool_)
+    for i in range(len(symbols)):
+        _observe(hkey, hstart, hnsym, htot, pool, see, meta, symbols[i], excluded)
+
+
+class PpmPredictor(NumbaContextModel):
+    """PPM with method-D escapes, exclusions and update exclusion; see the module docstring."""
+
+    _dist = _dist
+    _dists = _dists
+    _score = _score
+    _learn = _learn
+    _LIMIT_EVENTS = _FLUSHES
+
+    def __init__(self, options: RuntimeOptions, order: int = 5, memory: int = 256 << 20) -> None:
+        self.order = order
+        self.memory = memory
+        super().__init__(options)
+
+    def _fresh_state(self) -> State:
+        bits = table_bits(self.memory, 20, 0.7)  # key 8 + start 4 + distinct 4 + total 4 bytes
+        slots = 1 << bits
+        pool_entries = max(_RESERVE * 2, (self.memory - 20 * slots) // 4)
+        meta = np.zeros(_META, dtype=np.int64)
+        meta[_ORDER] = self.order
+        meta[_MAX_CTX] = int(slots * 0.6)
+        meta[_FREE : _FREE + 9] = -1
+        return (
+            np.zeros(slots, dtype=np.int64),
+            np.zeros(slots, dtype=np.int32),
+            np.zeros(slots, dtype=np.int32),
+            np.zeros(slots, dtype=np.int32),
+            np.zeros(pool_entries, dtype=np.int32),
+            np.zeros(2 * _SEE_CELLS, dtype=np.float64),
+            meta,
+        )
+
+    @property
+    def contexts(self) -> int:
+        """Contexts currently stored."""
+        return int(self._state[-1][_N_CTX])
