@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .errors import ContainerError, InputError, ModelMismatchError
+from .errors import ContainerError, InputError, ModelMismatchError, SpecError
 from .predictor import RuntimeOptions, SequencePredictor
 from .progress import progress_bar
 
@@ -192,7 +192,10 @@ def decode(
     header, payload = read_header(bytes(blob))
     own = predictor is None
     if predictor is None:
-        predictor = build(header.spec, options)
+        try:
+            predictor = build(header.spec, options)
+        except SpecError as exc:
+            raise ContainerError(f"container names a predictor this genzip cannot build: {exc}") from None
     try:
         check_fingerprint(header, predictor)
         decoder = constriction.stream.queue.RangeDecoder(payload)

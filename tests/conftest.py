@@ -1,0 +1,34 @@
+"""Shared fixtures: real text from the shipped corpus, torture inputs for round trips."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import genzip.corpus
+
+# numba kernels compile once and are cached next to the package
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".cache", "numba"))
+
+
+@pytest.fixture(scope="session")
+def text() -> bytes:
+    """A few KB of real English text (Moby-Dick)."""
+    return genzip.corpus.text(3000, offset=20000)
+
+
+def torture_inputs() -> dict[str, bytes]:
+    """The inputs every coder round trip must survive."""
+    rng = np.random.default_rng(7)
+    return {
+        "empty": b"",
+        "one byte": b"\x00",
+        "one high byte": b"\xff",
+        "all 256 values": bytes(range(256)),
+        "long run": b"a" * 200,
+        "random": rng.integers(0, 256, 128, dtype=np.uint8).tobytes(),
+        "real text": genzip.corpus.text(200, offset=1000),
+        "invalid utf-8": b"\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc",
+    }

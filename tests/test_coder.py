@@ -1,0 +1,147 @@
+"""The coder and its container: lossless round trips, and every bad container rejected."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import genzip
+from genzip.coder import FORMAT_VERSION, MAGIC, read_header
+from genzip.errors import ContainerError, ModelMismatchError
+
+from .conftest import torture_inputs
+
+TORTURE = torture_inputs()
+#: every registered real compressor; brotli at a low quality and short context keeps it fast
+COMPRESSOR_SPECS = [
+    "gzip",
+    "zlib",
+    "bz2",
+    "lzma",
+    "zstd",
+    "brotli:quality=4,context=64",
+    "ppmd",
+]
+
+
+@pytest.mark.parametrize("spec", COMPRESSOR_SPECS)
+@pytest.mark.parametrize("name", sorted(TORTURE))
+def test_round_trip_every_compressor(spec: str, name: str) -> None:
+    data = TORTURE[name]
+    predictor = genzip.predictor(spec, jobs=1)
+    blob = genzip.compress(data, predictor)
+    assert genzip.decompress(blob, jobs=1) == data
+
+
+def test_round_trip_chunked(text: bytes) -> None:
+    data = text[:700]
+    blob = genzip.compress(data, genzip.predictor("zstd:level=3", jobs=1), chunk_size=256)
+    header, _ = read_header(blob)
+    assert header.chunk_size == 256 and header.symbol_counts == [256, 256, 188]
+    assert genzip.decompress(blob, jobs=1) == data
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=120))
+def test_round_trip_property(data: bytes) -> None:
+    blob = genzip.compress(data, genzip.predictor("zlib:context=32", jobs=1))
+    assert genzip.decompress(blob, jobs=1) == data
+
+
+def test_code_length_close_to_ideal(text: bytes) -> None:
+    """The payload is within 2% of the ideal code length: constriction quantises to 24 bits,
+    so a byte the predictor gives less than 2^-24 costs at most ~24 bits, which can even
+    make the payload a little shorter than the ideal."""
+    data = text[:600]
+    predictor = genzip.predictor("zstd:level=3", jobs=1)
+    ideal = genzip.score(data, predictor).total_bits
+    payload_bits = 32 * len(read_header(genzip.compress(data, predictor))[1])
+    predictor.close()
+    assert abs(payload_bits - ideal) <= 0.02 * ideal + 64
+
+
+def test_header_records_spec_and_checksum(text: bytes) -> None:
+    predictor = genzip.predictor("zlib:level=6", jobs=1)
+    blob = genzip.compress(text[:50], predictor)
+    header, _ = read_header(blob)
+    assert header.spec == predictor.spec and header.spec.startswith("zlib:level=6,context=2048")
+    assert header.length == 50
+    assert blob[:4] == MAGIC and blob[4] == FORMAT_VERSION
+
+
+def _reseal(body: bytes) -> bytes:
+    """Fix the trailing crc32 so a deliberately edited container passes the integrity check."""
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+@pytest.fixture(scope="module")
+def blob() -> bytes:
+    return genzip.compress(b"the quick brown fox jumps over the lazy dog", genzip.predictor("zlib", jobs=1))
+
+
+def test_wrong_magic(blob: bytes) -> None:
+    with pytest.raises(ContainerError, match="wrong magic"):
+        genzip.decompress(b"XXXX" + blob[4:])
+
+
+def test_unknown_version(blob: bytes) -> None:
+    with pytest.raises(ContainerError, match="version 99"):
+        genzip.decompress(_reseal(blob[:4] + bytes([99]) + blob[5:-4]))
+
+
+@pytest.mark.parametrize("cut", [1, 4, 5, 20])
+def test_truncated(blob: bytes, cut: int) -> None:
+    with pytest.raises(ContainerError):
+        genzip.decompress(blob[:-cut])
+
+
+def test_too_short() -> None:
+    with pytest.raises(ContainerError, match="too short"):
+        genzip.decompress(b"GZ")
+
+
+@pytest.mark.parametrize("position", [6, 12, 30, -6, -1])
+def test_flipped_byte(blob: bytes, position: int) -> None:
+    corrupted = bytearray(blob)
+    corrupted[position] ^= 0x40
+    with pytest.raises(ContainerError):
+        genzip.decompress(bytes(corrupted))
+
+
+def test_unknown_predictor(blob: bytes) -> None:
+    body = blob[:-4].replace(b'"spec":"zlib:', b'"spec":"nope:')
+    with pytest.raises(ContainerError, match="unknown predictor"):
+        genzip.decompress(_reseal(body))
+
+
+def test_payload_edit_caught_by_checksum(blob: bytes) -> None:
+    body = bytearray(blob[:-4])
+    body[-3] ^= 0xFF  # inside the range-coder payload
+    with pytest.raises(ModelMismatchError, match="checksum"):
+        genzip.decompress(_reseal(bytes(body)))
+
+
+def test_fingerprint_mismatch_is_reported(blob: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genzip.compressors import ZlibPredictor
+
+    monkeypatch.setattr(ZlibPredictor, "fingerprint", lambda self: {"weights": "other"})
+    with pytest.raises(ModelMismatchError, match="weights"):
+        genzip.decompress(blob)
+
+
+def test_all_errors_share_one_base() -> None:
+    assert issubclass(ContainerError, genzip.GenzipError)
+    assert issubclass(ModelMismatchError, ContainerError)
+
+
+def test_distributions_are_proper() -> None:
+    predictor = genzip.predictor("bz2", jobs=1)
+    predictor.reset(b"abracadabra")
+    probs = predictor.distributions(np.frombuffer(b"cad", dtype=np.uint8).astype(np.int64))
+    assert probs.shape == (3, 256) and (probs > 0).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-12)

@@ -1,0 +1,115 @@
+"""The code-length adapter: lengths equal the real libraries', distributions are proper."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import zlib
+
+import brotli
+import numpy as np
+import pyppmd
+import pytest
+import zstandard
+
+import genzip
+import genzip.corpus
+from genzip.compressors import MAX_LENGTH_GAP_BITS, probabilities_from_lengths
+
+CONTEXT = b"It was the best of times, it was the worst of times, it was the age of "
+
+REFERENCE = {
+    "gzip": lambda d: gzip.compress(d, compresslevel=9, mtime=0),
+    "gzip:level=1": lambda d: gzip.compress(d, compresslevel=1, mtime=0),
+    "zlib": lambda d: zlib.compress(d, 9),
+    "bz2": lambda d: bz2.compress(d, 9),
+    "lzma": lambda d: lzma.compress(d, format=lzma.FORMAT_XZ, preset=9),
+    "zstd:level=19": lambda d: zstandard.ZstdCompressor(level=19).compress(d),
+    "zstd:level=3": lambda d: zstandard.ZstdCompressor(level=3).compress(d),
+    "brotli:quality=5": lambda d: brotli.compress(d, quality=5),
+    "ppmd:order=6": lambda d: pyppmd.compress(d, max_order=6, mem_size=16 << 20),
+}
+
+
+@pytest.mark.parametrize("spec", sorted(REFERENCE))
+def test_compressed_size_equals_library(spec: str) -> None:
+    predictor = genzip.predictor(spec, jobs=1)
+    for data in (b"", b"x", CONTEXT, bytes(range(256)) * 3):
+        assert predictor.compressed_size(data) == len(REFERENCE[spec](data))
+
+
+@pytest.mark.parametrize("spec", ["gzip", "zlib", "zstd:level=3", "bz2", "ppmd:order=6"])
+def test_candidate_lengths_equal_library(spec: str) -> None:
+    predictor = genzip.predictor(spec, jobs=1)
+    lengths = predictor.candidate_lengths(CONTEXT)
+    expected = [8 * len(REFERENCE[spec](CONTEXT + bytes([b]))) for b in range(256)]
+    assert lengths.tolist() == expected
+
+
+def test_distribution_is_the_papers_formula() -> None:
+    predictor = genzip.predictor("gzip", jobs=1)
+    predictor.reset(CONTEXT)
+    probs = predictor.distribution()
+    lengths = np.array([8 * len(REFERENCE["gzip"](CONTEXT + bytes([b]))) for b in range(256)], dtype=float)
+    expected = 2.0 ** -(lengths - lengths.min())
+    np.testing.assert_allclose(probs, expected / expected.sum(), rtol=1e-12)
+    assert probs.dtype == np.float64 and probs.shape == (256,)
+    assert (probs > 0).all() and abs(probs.sum() - 1) < 1e-12
+
+
+def test_context_window_cuts_history() -> None:
+    narrow = genzip.predictor("zlib:context=8", jobs=1)
+    narrow.reset(b"ignored prefix " + b"12345678")
+    alone = genzip.predictor("zlib:context=8", jobs=1)
+    alone.reset(b"12345678")
+    assert np.array_equal(narrow.distribution(), alone.distribution())
+
+
+def test_huge_length_gaps_keep_every_symbol_codable() -> None:
+    probs = probabilities_from_lengths(np.array([0, 5000] + [8] * 254))
+    assert (probs > 0).all() and np.isfinite(np.log2(probs)).all()
+    assert probs[1] < probs[2] * 2.0 ** -(MAX_LENGTH_GAP_BITS - 20)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batched_distributions_bit_identical_to_stepping(jobs: int) -> None:
+    data = genzip.corpus.text(40, offset=500)
+    batched = genzip.predictor("gzip", jobs=jobs)
+    batched.reset(b"prefix ")
+    many = batched.distributions(np.frombuffer(data, dtype=np.uint8).astype(np.int64))
+    stepper = genzip.predictor("gzip", jobs=jobs)
+    stepper.reset(b"prefix ")
+    for i, b in enumerate(data):
+        assert np.array_equal(stepper.distribution(), many[i])
+        stepper.observe(b)
+    batched.close()
+    stepper.close()
+
+
+def test_fork_is_independent() -> None:
+    predictor = genzip.predictor("zlib", jobs=1)
+    predictor.reset(b"abcabcabc")
+    twin = predictor.fork()
+    twin.observe(ord("z"))
+    fresh = genzip.predictor("zlib", jobs=1)
+    fresh.reset(b"abcabcabc")
+    assert np.array_equal(predictor.distribution(), fresh.distribution())
+    assert not np.array_equal(twin.distribution(), fresh.distribution())
+
+
+def test_score_reports_native_size(text: bytes) -> None:
+    data = text[:300]
+    result = genzip.score(data, genzip.predictor("zstd:level=3", jobs=1))
+    assert result.native_bytes == len(zstandard.ZstdCompressor(level=3).compress(data))
+    assert result.symbol_bits.shape == (300,)
+    assert result.total_bits == pytest.approx(result.symbol_bits.sum())
+    assert result.bits_per_byte == pytest.approx(result.total_bits / 300)
+
+
+@pytest.mark.parametrize("preset", [0, 6, 9])
+def test_lzma_lengths_equal_library_across_sizes(preset: int) -> None:
+    predictor = genzip.predictor(f"lzma:preset={preset}", jobs=1)
+    text = genzip.corpus.text(9000)
+    for n in (0, 1, 4095, 4096, 4097, 9000):
+        assert predictor.compressed_size(text[:n]) == len(lzma.compress(text[:n], preset=preset))
