@@ -1,17 +1,30 @@
-"""Real compressors as predictors, through their code lengths (the paper's adapter).
+"""Real compressors as predictors, through their code lengths (the paper's adapter, improved).
 
-For a compressor C with code length l(s) in bits, the next-byte distribution is
+For a compressor C with code length l(s) in bits, the paper's next-byte distribution is
 
     p(b | x) = 2^-(l(x.b) - l(x)) / sum_c 2^-(l(x.c) - l(x))
 
 over all 256 bytes, with x cut to its last `context` bytes. l(x) cancels in the
-normalisation, so only l(x.b) for the 256 candidates is computed. Lengths are
-whole bytes times 8, exactly what the library writes at the stated settings.
+normalisation, so only l(x.b) for the 256 candidates is needed.
+
+Three options (spec parameters) improve on it; see `genzip.lookahead`:
+
+* ``resolution=bytes`` is the paper's formula exactly: l = 8 x the bytes the
+  library writes. ``resolution=bits`` (the default) uses the finest length each
+  library lets us reach: exact bits for deflate (ctypes on the system zlib) and
+  bzip2 (end-of-stream marker found in the tail), entropy-coded bits for zstd
+  (bitstream end markers), the last byte's used bits for brotli, and the raw
+  LZMA2 stream in bytes for xz (no container, no 4-byte padding). PPMd stays
+  at whole bytes: pyppmd exposes neither its range coder state nor its model.
+* ``calibrate=true``: an online Bayesian mixture over temperatures and uniform
+  mixing, fitted only on bytes already coded.
+* ``lookahead=K``: multi-byte continuations copied from the context are scored
+  too and credited to their first byte at their per-byte rate.
 
 Work is spread over processes: the encoder and `score` split *positions*
 across workers (each position's lengths are independent integers, so the
 result is bit-identical to stepping); a single `distribution()` call (the
-decoder, the sampler) splits the 256 *candidates* across workers.
+decoder, the sampler) splits the *candidates* across workers.
 """
 
 from __future__ import annotations
@@ -21,10 +34,12 @@ import lzma
 import multiprocessing
 import zlib
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
+from .errors import SpecError
+from .lookahead import UNITS, Calibrator, continuation_candidates, lookahead_units, weights_from_units
 from .predictor import RuntimeOptions, SequencePredictor, normalise
 
 #: a candidate more than this many bits longer than the best gets this penalty, not more
@@ -32,6 +47,7 @@ MAX_LENGTH_GAP_BITS = 60
 _CANDIDATES = [bytes([b]) for b in range(256)]
 #: below this many positions, or candidates, spawning work on other processes does not pay
 _MIN_PARALLEL_POSITIONS = 8
+RESOLUTIONS = ("bits", "bytes")
 
 
 def probabilities_from_lengths(lengths_bits: np.ndarray) -> np.ndarray:
@@ -44,71 +60,153 @@ def probabilities_from_lengths(lengths_bits: np.ndarray) -> np.ndarray:
 class CodeLengthPredictor(SequencePredictor):
     """Base for compressors seen as predictors; subclasses say how to compress."""
 
-    def __init__(self, options: RuntimeOptions, context: int = 2048) -> None:
+    #: what ``resolution=bits`` measures for this compressor (README table)
+    BITS_MEANING = "whole bytes: no finer length is reachable"
+
+    def __init__(
+        self,
+        options: RuntimeOptions,
+        context: int = 2048,
+        resolution: str = "bits",
+        calibrate: bool = False,
+        lookahead: int = 0,
+    ) -> None:
+        if resolution not in RESOLUTIONS:
+            raise SpecError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
+        if lookahead < 0 or lookahead == 1:
+            raise SpecError(f"lookahead must be 0 (off) or >= 2 bytes, got {lookahead}")
         self.options = options
         self.window = context
+        self.resolution = resolution
+        self.calibrate = calibrate
+        self.lookahead = lookahead
         self._history = bytearray()
         self._pool: ProcessPoolExecutor | None = None
+        self._calibrator: Calibrator | None = Calibrator() if calibrate else None
+        self._experts: np.ndarray | None = None  # calibration experts of the current position
 
     # -- what a subclass provides ------------------------------------------
     def compressed_size(self, data: bytes) -> int:
         """Bytes the real compressor writes for `data` at this predictor's settings."""
         raise NotImplementedError
 
-    def candidate_lengths(self, context: bytes, candidates: range = range(256)) -> np.ndarray:
-        """Code lengths in bits of C(context + b) for each candidate byte b.
+    def byte_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        """8 x the bytes the library writes for context + c, for each continuation c.
 
-        The default compresses every candidate from scratch; compressors with
-        copyable state override it to compress the context once.
+        The default compresses each from scratch; compressors with copyable
+        state override it to compress the context once.
         """
-        return np.array(
-            [8 * self.compressed_size(context + _CANDIDATES[b]) for b in candidates], dtype=np.int64
-        )
+        return np.array([8 * self.compressed_size(context + c) for c in continuations], dtype=np.int64)
+
+    def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        """The finest reachable length in bits of context + c (see BITS_MEANING); up to a constant."""
+        return self.byte_lengths(context, continuations)
+
+    # -- derived ---------------------------------------------------------------
+    def candidate_lengths(self, context: bytes, candidates: range = range(256)) -> np.ndarray:
+        """The paper's lengths: 8 x the bytes the library writes for context + b, per candidate byte b."""
+        return self.byte_lengths(context, [_CANDIDATES[b] for b in candidates])
+
+    def code_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        """Lengths in bits at this predictor's resolution."""
+        if self.resolution == "bytes":
+            return self.byte_lengths(context, continuations)
+        return self.bit_lengths(context, continuations)
+
+    def items(self, context: bytes) -> tuple[list[bytes], list[bytes]]:
+        """What to measure after `context`: the 256 single bytes, then (lookahead) b"" and the continuations."""
+        if not self.lookahead:
+            return _CANDIDATES, []
+        continuations = continuation_candidates(context, self.lookahead)
+        return [*_CANDIDATES, b"", *continuations], continuations
+
+    def units_from_lengths(self, lengths: np.ndarray, continuations: list[bytes]) -> np.ndarray:
+        """Per-byte costs in 1/64-bit units from the measured lengths of `items`."""
+        if not self.lookahead:
+            return np.asarray(lengths, dtype=np.int64) * UNITS
+        return lookahead_units(lengths[:256], int(lengths[256]), continuations, lengths[257:])
+
+    def units(self, context: bytes) -> np.ndarray:
+        """Per-byte costs after `context`, computed in this process."""
+        items, continuations = self.items(context)
+        return self.units_from_lengths(self.code_lengths(context, items), continuations)
+
+    def probabilities(self, units: np.ndarray) -> np.ndarray:
+        """The distribution for one position's costs (without calibration)."""
+        return normalise(weights_from_units(units))
 
     # -- SequencePredictor ---------------------------------------------------
     def reset(self, context: bytes = b"") -> None:
         self._history = bytearray(context[-self.window :] if self.window else b"")
+        self._calibrator = Calibrator() if self.calibrate else None
+        self._experts = None
 
-    def observe(self, symbol: int) -> None:
+    def _push(self, symbol: int) -> None:
         if self.window:
             self._history.append(symbol)
             if len(self._history) > self.window:
                 del self._history[: len(self._history) - self.window]
 
+    def observe(self, symbol: int) -> None:
+        if self._calibrator is not None:
+            if self._experts is None:
+                self._experts = self._calibrator.experts(self.units(self._context()))
+            self._calibrator.update(self._experts, int(symbol))
+            self._experts = None
+        self._push(symbol)
+
+    def _context(self) -> bytes:
+        return bytes(self._history) if self.window else b""
+
     def distribution(self) -> np.ndarray:
-        context = bytes(self._history)
+        context = self._context()
         workers = self.options.worker_count
         if workers == 1:
-            lengths = self.candidate_lengths(context)
+            units = self.units(context)
         else:
-            parts = np.array_split(np.arange(256), workers)
+            items, continuations = self.items(context)
+            parts = [p for p in np.array_split(np.arange(len(items)), workers) if len(p)]
             futures = [
-                self._executor().submit(_worker_candidates, self.spec, context, int(p[0]), int(p[-1]) + 1)
-                for p in parts
+                self._executor().submit(_worker_items, self.spec, context, items[p[0] : p[-1] + 1]) for p in parts
             ]
             lengths = np.concatenate([f.result() for f in futures])
-        return probabilities_from_lengths(lengths)
+            units = self.units_from_lengths(lengths, continuations)
+        if self._calibrator is None:
+            return self.probabilities(units)
+        self._experts = self._calibrator.experts(units)
+        return self._calibrator.mix(self._experts)
 
     def distributions(self, symbols: np.ndarray) -> np.ndarray:
         symbols = np.asarray(symbols, dtype=np.int64)
-        buffer = bytes(self._history) + bytes(symbols.astype(np.uint8).tolist())
-        offset = len(self._history)
+        buffer = self._context() + bytes(symbols.astype(np.uint8).tolist())
+        offset = len(self._history) if self.window else 0
         positions = np.arange(offset, offset + len(symbols))
         workers = self.options.worker_count
         if workers == 1 or len(symbols) < _MIN_PARALLEL_POSITIONS:
-            lengths = _lengths_at(self, buffer, positions)
+            units = _units_at(self, buffer, positions)
         else:
             parts = [p for p in np.array_split(positions, workers * 4) if len(p)]
             futures = [self._executor().submit(_worker_positions, self.spec, buffer, p) for p in parts]
-            lengths = np.concatenate([f.result() for f in futures])
-        for s in symbols.tolist():
-            self.observe(s)
-        return probabilities_from_lengths(lengths)
+            units = np.concatenate([f.result() for f in futures])
+        if self._calibrator is None:
+            out = self.probabilities(units) if len(symbols) else np.empty((0, 256))
+            for s in symbols.tolist():
+                self._push(s)
+            return out
+        out = np.empty((len(symbols), 256), dtype=np.float64)
+        for i, s in enumerate(symbols.tolist()):  # the calibration is sequential by nature
+            experts = self._calibrator.experts(units[i])
+            out[i] = self._calibrator.mix(experts)
+            self._calibrator.update(experts, s)
+            self._push(s)
+        self._experts = None
+        return out
 
     def fork(self) -> CodeLengthPredictor:
         twin = object.__new__(type(self))
         twin.__dict__.update(self.__dict__)
         twin._history = bytearray(self._history)
+        twin._calibrator = None if self._calibrator is None else self._calibrator.copy()
         return twin
 
     def close(self) -> None:
@@ -129,12 +227,12 @@ class CodeLengthPredictor(SequencePredictor):
         return self._pool
 
 
-def _lengths_at(predictor: CodeLengthPredictor, buffer: bytes, positions: np.ndarray) -> np.ndarray:
-    """Candidate lengths for the context ending before each position of `buffer`."""
+def _units_at(predictor: CodeLengthPredictor, buffer: bytes, positions: np.ndarray) -> np.ndarray:
+    """Per-byte costs for the context ending before each position of `buffer`."""
     window = predictor.window
     out = np.empty((len(positions), 256), dtype=np.int64)
     for row, pos in enumerate(positions.tolist()):
-        out[row] = predictor.candidate_lengths(buffer[max(0, pos - window) : pos] if window else b"")
+        out[row] = predictor.units(buffer[max(0, pos - window) : pos] if window else b"")
     return out
 
 
@@ -152,11 +250,11 @@ def _worker_predictor(spec: str) -> CodeLengthPredictor:
 
 
 def _worker_positions(spec: str, buffer: bytes, positions: np.ndarray) -> np.ndarray:
-    return _lengths_at(_worker_predictor(spec), buffer, positions)
+    return _units_at(_worker_predictor(spec), buffer, positions)
 
 
-def _worker_candidates(spec: str, context: bytes, lo: int, hi: int) -> np.ndarray:
-    return _worker_predictor(spec).candidate_lengths(context, range(lo, hi))
+def _worker_items(spec: str, context: bytes, items: list[bytes]) -> np.ndarray:
+    return _worker_predictor(spec).code_lengths(context, items)
 
 
 # --- the real compressors ---------------------------------------------------
@@ -166,10 +264,12 @@ class _DeflatePredictor(CodeLengthPredictor):
     """Deflate at a zlib level; the context is compressed once and its state copied."""
 
     WBITS = 15
+    BITS_MEANING = "exact bits: deflatePending after a Z_BLOCK flush (system libz via ctypes)"
 
-    def __init__(self, options: RuntimeOptions, level: int = 9, context: int = 2048) -> None:
-        super().__init__(options, context)
+    def __init__(self, options: RuntimeOptions, level: int = 9, context: int = 2048, **adapter: Any) -> None:
+        super().__init__(options, context, **adapter)
         self.level = level
+        self._exact: Any = None
 
     def _compressobj(self) -> Any:
         return zlib.compressobj(self.level, zlib.DEFLATED, self.WBITS)
@@ -178,14 +278,26 @@ class _DeflatePredictor(CodeLengthPredictor):
         c = self._compressobj()
         return len(c.compress(data)) + len(c.flush())
 
-    def candidate_lengths(self, context: bytes, candidates: range = range(256)) -> np.ndarray:
+    def byte_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
         base = self._compressobj()
         head = len(base.compress(context))
-        out = np.empty(len(candidates), dtype=np.int64)
-        for i, b in enumerate(candidates):
+        out = np.empty(len(continuations), dtype=np.int64)
+        for i, tail in enumerate(continuations):
             c = base.copy()
-            out[i] = 8 * (head + len(c.compress(_CANDIDATES[b])) + len(c.flush()))
+            out[i] = 8 * (head + len(c.compress(tail)) + len(c.flush()))
         return out
+
+    def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        if self._exact is None:
+            from .deflate_exact import ExactDeflate
+
+            self._exact = ExactDeflate(self.level, self.WBITS)
+        return self._exact.continuation_bits(context, continuations)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_exact"] = None
+        return state
 
 
 class GzipPredictor(_DeflatePredictor):
@@ -198,13 +310,35 @@ class ZlibPredictor(_DeflatePredictor):
     """zlib framing: what `zlib.compress(data, level)` writes."""
 
 
+#: bzip2's end-of-stream magic (48 bits), followed by the 32-bit stream CRC and zero padding
+_BZ2_EOS = 0x177245385090
+
+
+def bz2_bits(stream: bytes) -> int:
+    """Exact bit length of a bzip2 stream: its byte length minus the zero padding after the final CRC.
+
+    The padding (0..7 bits) is found by locating the end-of-stream magic in the
+    last 11 bytes; a stream without it counts in whole bytes.
+    """
+    tail = int.from_bytes(stream[-11:], "big")
+    for pad in range(8):
+        if (tail >> (pad + 32)) & ((1 << 48) - 1) == _BZ2_EOS and tail & ((1 << pad) - 1) == 0:
+            return 8 * len(stream) - pad
+    return 8 * len(stream)
+
+
 class Bz2Predictor(CodeLengthPredictor):
-    def __init__(self, options: RuntimeOptions, level: int = 9, context: int = 2048) -> None:
-        super().__init__(options, context)
+    BITS_MEANING = "exact bits: the zero padding after the end-of-stream marker and CRC is not counted"
+
+    def __init__(self, options: RuntimeOptions, level: int = 9, context: int = 2048, **adapter: Any) -> None:
+        super().__init__(options, context, **adapter)
         self.level = level
 
     def compressed_size(self, data: bytes) -> int:
         return len(bz2.compress(data, self.level))
+
+    def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        return np.array([bz2_bits(bz2.compress(context + c, self.level)) for c in continuations], dtype=np.int64)
 
 
 #: xz's dictionary size per preset (liblzma's lzma_lzma_preset)
@@ -212,38 +346,121 @@ _PRESET_DICT_SIZE = [1 << 18, 1 << 20, 1 << 21, 1 << 22, 1 << 22, 1 << 23, 1 << 
 
 
 class LzmaPredictor(CodeLengthPredictor):
-    def __init__(self, options: RuntimeOptions, preset: int = 9, context: int = 2048) -> None:
-        super().__init__(options, context)
+    BITS_MEANING = "whole bytes of the raw LZMA2 stream (no xz container, no 4-byte block padding)"
+
+    def __init__(self, options: RuntimeOptions, preset: int = 9, context: int = 2048, **adapter: Any) -> None:
+        super().__init__(options, context, **adapter)
         self.preset = preset
 
-    def compressed_size(self, data: bytes) -> int:
-        """Length of `lzma.compress(data, preset=preset)` (xz container).
+    def _filter(self, size: int) -> dict[str, Any]:
+        """The preset's LZMA2 filter, its dictionary cut to the next power of two >= size (min 4 KiB).
 
-        The preset's LZMA2 filter is used with its dictionary cut to the next
-        power of two >= the input (min 4 KiB): the bytes written differ only in
-        the dictionary-size header field, the length is the same (tested), and
-        it skips allocating preset 9's 64 MiB dictionary per call (~270x faster
-        on 2 KB inputs).
+        The bytes written differ only in the dictionary-size header field (the
+        raw stream not even there; tested), and it skips allocating preset 9's
+        64 MiB dictionary per call (~270x faster on 2 KB inputs).
         """
-        dict_size = max(4096, 1 << max(len(data) - 1, 1).bit_length())
+        dict_size = max(4096, 1 << max(size - 1, 1).bit_length())
         if dict_size >= _PRESET_DICT_SIZE[self.preset]:
-            return len(lzma.compress(data, format=lzma.FORMAT_XZ, preset=self.preset))
-        lzma2 = {"id": lzma.FILTER_LZMA2, "preset": self.preset, "dict_size": dict_size}
-        return len(lzma.compress(data, format=lzma.FORMAT_XZ, filters=[lzma2]))
+            return {"id": lzma.FILTER_LZMA2, "preset": self.preset}
+        return {"id": lzma.FILTER_LZMA2, "preset": self.preset, "dict_size": dict_size}
+
+    def compressed_size(self, data: bytes) -> int:
+        """Length of `lzma.compress(data, preset=preset)` (xz container)."""
+        return len(lzma.compress(data, format=lzma.FORMAT_XZ, filters=[self._filter(len(data))]))
+
+    def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        out = np.empty(len(continuations), dtype=np.int64)
+        for i, c in enumerate(continuations):
+            data = context + c
+            out[i] = 8 * len(lzma.compress(data, format=lzma.FORMAT_RAW, filters=[self._filter(len(data))]))
+        return out
+
+
+def _bitstream_padding(last: int) -> int:
+    """Bits of a zstd bitstream's last byte that carry no data: the end marker and the zeros above it."""
+    return 9 - last.bit_length() if last else 0
+
+
+def zstd_bits(frame: bytes) -> int:
+    """Bit length of a zstd frame without the padding of its entropy-coded bitstreams.
+
+    Every Huffman literal stream and every sequence stream ends with a 1-bit
+    marker followed by zero padding to a byte; those bits are subtracted. FSE
+    table headers keep their byte granularity. Anything unexpected counts in
+    whole bytes (the result stays a deterministic function of the frame).
+    """
+    total = 8 * len(frame)
+    try:
+        fhd = frame[4]
+        single = (fhd >> 5) & 1
+        pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + ((1 if single else 0), 2, 4, 8)[fhd >> 6]
+        padding = 0
+        while True:
+            header = int.from_bytes(frame[pos : pos + 3], "little")
+            last, kind, size = header & 1, (header >> 1) & 3, header >> 3
+            body = frame[pos + 3 : pos + 3 + size]
+            if kind == 2:
+                padding += _zstd_block_padding(body)
+            pos += 3 + (1 if kind == 1 else size)
+            if last:
+                return total - padding
+    except IndexError:
+        return total
+
+
+def _zstd_block_padding(body: bytes) -> int:
+    """Padding bits of the literal streams and the sequence stream of one compressed block."""
+    padding = 0
+    lit_type, size_format = body[0] & 3, (body[0] >> 2) & 3
+    if lit_type in (0, 1):  # raw or RLE literals: header of 1, 2 or 3 bytes
+        head = (1, 2, 1, 3)[size_format]
+        regenerated = int.from_bytes(body[:head], "little") >> (4 if head > 1 else 3)
+        end = head + (regenerated if lit_type == 0 else 1)
+    else:
+        head = (3, 3, 4, 5)[size_format]
+        bits = (10, 10, 14, 18)[size_format]
+        value = int.from_bytes(body[:head], "little")
+        compressed = (value >> (4 + bits)) & ((1 << bits) - 1)
+        literals = body[head : head + compressed]
+        start = 0
+        if lit_type == 2:  # Huffman tree description first
+            tree = literals[0]
+            start = 1 + (tree if tree < 128 else (tree - 127 + 1) // 2)
+        if size_format == 0:
+            padding += _bitstream_padding(literals[-1])
+        else:
+            sizes = [int.from_bytes(literals[start + 2 * k : start + 2 * k + 2], "little") for k in range(3)]
+            cursor = start + 6
+            for s in sizes:
+                cursor += s
+                padding += _bitstream_padding(literals[cursor - 1])
+            padding += _bitstream_padding(literals[-1])
+        end = head + compressed
+    if body[end] != 0:  # at least one sequence: the block ends with the sequence bitstream
+        padding += _bitstream_padding(body[-1])
+    return padding
 
 
 class ZstdPredictor(CodeLengthPredictor):
-    def __init__(self, options: RuntimeOptions, level: int = 19, context: int = 2048) -> None:
-        super().__init__(options, context)
+    BITS_MEANING = "bits of the entropy-coded streams: the end-marker padding of every bitstream removed"
+
+    def __init__(self, options: RuntimeOptions, level: int = 19, context: int = 2048, **adapter: Any) -> None:
+        super().__init__(options, context, **adapter)
         self.level = level
         self._zstd: Any = None
 
-    def compressed_size(self, data: bytes) -> int:
+    def _compress(self, data: bytes) -> bytes:
         if self._zstd is None:
             import zstandard
 
             self._zstd = zstandard.ZstdCompressor(level=self.level)
-        return len(self._zstd.compress(data))
+        return self._zstd.compress(data)
+
+    def compressed_size(self, data: bytes) -> int:
+        return len(self._compress(data))
+
+    def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        return np.array([zstd_bits(self._compress(context + c)) for c in continuations], dtype=np.int64)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -252,8 +469,10 @@ class ZstdPredictor(CodeLengthPredictor):
 
 
 class BrotliPredictor(CodeLengthPredictor):
-    def __init__(self, options: RuntimeOptions, quality: int = 11, context: int = 2048) -> None:
-        super().__init__(options, context)
+    BITS_MEANING = "bits up to the last set bit of the stream (trailing zero data bits are not seen)"
+
+    def __init__(self, options: RuntimeOptions, quality: int = 11, context: int = 2048, **adapter: Any) -> None:
+        super().__init__(options, context, **adapter)
         self.quality = quality
 
     def compressed_size(self, data: bytes) -> int:
@@ -261,12 +480,25 @@ class BrotliPredictor(CodeLengthPredictor):
 
         return len(brotli.compress(data, quality=self.quality))
 
+    def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        import brotli
+
+        out = np.empty(len(continuations), dtype=np.int64)
+        for i, c in enumerate(continuations):
+            stream = brotli.compress(context + c, quality=self.quality)
+            out[i] = 8 * (len(stream) - 1) + max(1, stream[-1].bit_length())
+        return out
+
 
 class PpmdPredictor(CodeLengthPredictor):
     """PPMd variant I as `pyppmd.compress(data, max_order=order, mem_size=memory)` writes it."""
 
-    def __init__(self, options: RuntimeOptions, order: int = 6, memory: int = 16 << 20, context: int = 2048) -> None:
-        super().__init__(options, context)
+    BITS_MEANING = "whole bytes: pyppmd exposes neither its range coder state nor its model probabilities"
+
+    def __init__(
+        self, options: RuntimeOptions, order: int = 6, memory: int = 16 << 20, context: int = 2048, **adapter: Any
+    ) -> None:
+        super().__init__(options, context, **adapter)
         self.order = order
         self.memory = memory
 
