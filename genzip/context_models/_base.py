@@ -90,8 +90,8 @@ class NumbaContextModel(SequencePredictor):
         machine whose maths library rounds differently is caught at decode
         time instead of producing wrong bytes.
         """
-        probe = self.fork()
-        probe.reset(b"")
+        probe = copy.copy(self)
+        probe.reset(b"")  # fresh tables (lazily zeroed pages), self is untouched
         rows = probe.distributions(np.frombuffer(_PROBE, dtype=np.uint8))
         return {"probe": hashlib.blake2b(rows.tobytes(), digest_size=8).hexdigest()}
 

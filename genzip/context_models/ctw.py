@@ -21,8 +21,8 @@ Memory: nodes live in a fixed hash table of `memory` bytes made of blocks of
 16 slots (196 bytes); one block holds the 15 nodes of one half-byte subtree
 for one context (the high nibble, or the low nibble after a given high
 nibble). A block is found by hashing (depth, context bytes, nibble) and
-checking a 31-bit tag in a 2-way bucket. When both slots of a bucket belong to
-other contexts, the one with fewer visits is evicted and the new context
+checking a 31-bit tag in a 4-way bucket. When all four blocks of a bucket belong
+to other contexts, the one with the fewest visits is evicted and the new context
 starts from empty statistics; the model never grows past `memory`. Counts are
 halved above `COUNT_LIMIT` (bounded integers; keeps the model adaptive). With
 ample memory and short inputs the model is exact CTW (tests compare it with a
@@ -42,18 +42,23 @@ from ._base import NumbaContextModel, State, table_bits
 MAX_DEPTH = 16
 #: a KT count above this halves both counts of the node
 COUNT_LIMIT = 1023
+#: blocks per hash bucket (a context may sit in any of them)
+_WAYS = 4
 _BLOCK_BYTES = 4 + 16 * (2 + 2 + 8)  # tag + 16 x (two counts, log beta)
 
 # meta layout
 _EVICTIONS, _DEPTH = 0, 1
 _META = 2
 _PRIME = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed 64-bit integer
+_PRIME2 = -4658895280553007687  # 0xBF58476D1CE4E5B9 (splitmix64) as a signed 64-bit integer
 
 
 @njit(cache=True, inline="always")
 def _mix(h: int, v: int) -> int:
     h = (h + v + 1) * _PRIME
-    return h ^ (h >> 29)
+    h ^= (h >> 32) & 0xFFFFFFFF
+    h *= _PRIME2
+    return h ^ ((h >> 29) & 0x7FFFFFFFF)
 
 
 @njit(cache=True)
@@ -74,30 +79,29 @@ def _tag(h: int) -> int:
 @njit(cache=True)
 def _find(tags: np.ndarray, h: int) -> int:
     """Block holding context hash `h`, or -1 (read-only)."""
-    i = h & (len(tags) - 2)
+    i = h & (len(tags) - _WAYS)
     t = _tag(h)
-    if tags[i] == t:
-        return i
-    if tags[i + 1] == t:
-        return i + 1
+    for j in range(i, i + _WAYS):
+        if tags[j] == t:
+            return j
     return -1
 
 
 @njit(cache=True)
 def _claim(tags: np.ndarray, n0: np.ndarray, n1: np.ndarray, lb: np.ndarray, meta: np.ndarray, h: int) -> int:
-    """Block for context hash `h`; takes an empty slot or evicts the less visited one."""
-    i = h & (len(tags) - 2)
+    """Block for context hash `h`: its own, an empty one, or the least visited of the bucket (evicted)."""
+    i = h & (len(tags) - _WAYS)
     t = _tag(h)
-    if tags[i] == t:
-        return i
-    if tags[i + 1] == t:
-        return i + 1
-    if tags[i] == 0:
-        victim = i
-    elif tags[i + 1] == 0:
-        victim = i + 1
-    else:
-        victim = i + 1 if int(n0[16 * i + 1]) + n1[16 * i + 1] > int(n0[16 * i + 17]) + n1[16 * i + 17] else i
+    victim = -1
+    fewest = 1 << 40
+    for j in range(i, i + _WAYS):
+        if tags[j] == t:
+            return j
+        visits = 0 if tags[j] == 0 else 1 + int(n0[16 * j + 1]) + n1[16 * j + 1]
+        if visits < fewest:
+            victim = j
+            fewest = visits
+    if fewest > 0:
         meta[_EVICTIONS] += 1
     tags[victim] = t
     base = 16 * victim

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..errors import SpecError
 from ..predictor import RuntimeOptions
 from ._base import NumbaContextModel, State, table_bits
 
@@ -272,9 +273,9 @@ def _observe(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.n
              see: np.ndarray, meta: np.ndarray, symbol: int, excluded: np.ndarray) -> float:
     """Observe one byte (SEE update, then counts); returns the probability it had."""
     p = _walk(hkey, hstart, hnsym, htot, pool, see, meta, symbol, excluded)
+    _learn_one(hkey, hstart, hnsym, htot, pool, meta, symbol)
     if meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] or meta[_POOL_USED] + _RESERVE > len(pool):
         _flush(hkey, hstart, hnsym, htot, pool, see, meta, excluded)
-    _learn_one(hkey, hstart, hnsym, htot, pool, meta, symbol)
     return p
 
 
@@ -320,9 +321,11 @@ class PpmPredictor(NumbaContextModel):
         super().__init__(options)
 
     def _fresh_state(self) -> State:
-        bits = table_bits(self.memory, 20, 0.7)  # key 8 + start 4 + distinct 4 + total 4 bytes
-        slots = 1 << bits
-        pool_entries = max(_RESERVE * 2, (self.memory - 20 * slots) // 4)
+        see_bytes = 2 * _SEE_CELLS * 8
+        slots = 1 << table_bits(self.memory, 20, 0.5)  # key 8 + start 4 + distinct 4 + total 4 bytes
+        pool_entries = (self.memory - 20 * slots - see_bytes - 8 * _META) // 4
+        if pool_entries < 2 * _RESERVE:
+            raise SpecError(f"ppm: memory={self.memory} is too small for the tables")
         meta = np.zeros(_META, dtype=np.int64)
         meta[_ORDER] = self.order
         meta[_MAX_CTX] = int(slots * 0.6)

@@ -1,0 +1,356 @@
+"""Context models (ctw, ppm, order): exact values against pure-Python references,
+the distribution contract, memory limits, round trips, sampling and the CLI."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import genzip
+from genzip.cli import app
+from genzip.context_models import ppm as ppm_module
+from genzip.corpus import text
+from genzip.errors import InputError, SpecError
+
+# small tables keep allocation and fork cheap; the behaviour is the same until the limit
+SPECS = ["ctw:depth=3,memory=4m", "ppm:order=4,memory=4m", "order:k=2,memory=4m"]
+TEXT = text(3000, offset=20000)
+RNG = np.random.default_rng(7)
+TORTURE = {
+    "empty": b"",
+    "one byte": b"\x00",
+    "all bytes": bytes(range(256)),
+    "long run": b"a" * 3000 + b"b" * 50,
+    "random": RNG.integers(0, 256, 1500, dtype=np.uint8).tobytes(),
+    "text": TEXT,
+}
+
+
+def as_symbols(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.uint8).astype(np.int64)
+
+
+# --- pure-Python references ---------------------------------------------------
+
+
+def ctw_reference(data: bytes, depth: int, alpha: float) -> np.ndarray:
+    """Next-byte distribution after `data` by the definition of CTW: P(x b) / P(x).
+
+    P of a sequence is the product over the 255 bit-tree nodes of the weighted
+    probability of the node's context tree, P_w(s) = (P_e(s) + prod P_w(s c)) / 2,
+    P_w = P_e at full depth, contexts zero-padded before the start.
+    """
+
+    def log_pw(seq: bytes) -> float:
+        events: dict[tuple[int, bytes], list[int]] = defaultdict(list)
+        for t, byte in enumerate(seq):
+            past = bytes(depth) + seq[:t]
+            context = past[::-1][:depth]  # newest byte first
+            node = 1
+            for level in range(8):
+                bit = (byte >> (7 - level)) & 1
+                for d in range(depth + 1):
+                    events[(node, context[:d])].append(bit)
+                node = 2 * node + bit
+
+        def pe(bits: list[int]) -> float:
+            zeros = ones = 0
+            p = 1.0
+            for bit in bits:
+                p *= ((ones if bit else zeros) + alpha) / (zeros + ones + 2 * alpha)
+                zeros, ones = zeros + (1 - bit), ones + bit
+            return p
+
+        def pw(node: int, context: bytes) -> float:
+            here = pe(events[(node, context)])
+            if len(context) == depth:
+                return here
+            children = 1.0
+            for (n, c), _ in list(events.items()):
+                if n == node and len(c) == len(context) + 1 and c[: len(context)] == context:
+                    children *= pw(node, c)
+            return 0.5 * here + 0.5 * children
+
+        nodes = {n for n, _ in events}
+        return sum(math.log(pw(n, b"")) for n in nodes)
+
+    base = log_pw(data)
+    probs = np.array([math.exp(log_pw(data + bytes([b])) - base) for b in range(256)])
+    return probs
+
+
+class PpmReference:
+    """The same PPM as genzip.context_models.ppm, written plainly with dicts."""
+
+    def __init__(self, order: int) -> None:
+        self.order = order
+        self.contexts: dict[bytes, dict[int, int]] = {}
+        self.see: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        self.history = b""
+
+    def _chain(self):
+        top = min(self.order, len(self.history))
+        for k in range(top, -1, -1):
+            key = self.history[len(self.history) - k :] if k else b""
+            if (k, key) in self.contexts:
+                yield k, self.contexts[(k, key)]
+
+    @staticmethod
+    def _cell(k: int, distinct: int, total: int, first: bool) -> int:
+        d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
+        t = 0
+        while t < 7 and (2 << t) <= total:
+            t += 1
+        return ((k * 5 + d) * 8 + t) * 2 + int(first)
+
+    def _escape(self, cell: int, distinct: int, total: int) -> float:
+        record = self.see[cell]
+        prior = ppm_module.SEE_PRIOR
+        return (record[0] + prior * distinct / (2.0 * total)) / (record[1] + prior)
+
+    def distribution(self) -> np.ndarray:
+        out = np.zeros(256)
+        excluded: set[int] = set()
+        mass = 1.0
+        discount = ppm_module.DISCOUNT
+        for k, counts in self._chain():
+            live = {s: c for s, c in counts.items() if s not in excluded}
+            if not live:
+                continue
+            total, distinct = sum(live.values()), len(live)
+            escape = self._escape(self._cell(k, distinct, total, not excluded), distinct, total)
+            share = mass * (1.0 - escape) / (total - discount * distinct)
+            for s, c in live.items():
+                out[s] = share * (c - discount)
+            excluded |= set(live)
+            mass = mass * escape
+        for s in range(256):
+            if s not in excluded:
+                out[s] = mass / (256 - len(excluded))
+        return out
+
+    def observe(self, symbol: int) -> None:
+        excluded: set[int] = set()
+        for k, counts in self._chain():
+            live = {s: c for s, c in counts.items() if s not in excluded}
+            if not live:
+                continue
+            cell = self._cell(k, len(live), sum(live.values()), not excluded)
+            record = self.see[cell]
+            record[1] += 1.0
+            record[0] += 0.0 if symbol in live else 1.0
+            if record[1] > ppm_module.SEE_LIMIT:
+                record[0] *= 0.5
+                record[1] *= 0.5
+            if symbol in live:
+                break
+            excluded |= set(live)
+        top = min(self.order, len(self.history))
+        for k in range(top, -1, -1):  # update exclusion
+            key = (k, self.history[len(self.history) - k :] if k else b"")
+            counts = self.contexts.setdefault(key, {})
+            if symbol in counts:
+                counts[symbol] += 1
+                break
+            counts[symbol] = 1
+        self.history += bytes([symbol])
+
+
+# --- exact values -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data,depth,alpha",
+    [(b"", 1, 0.5), (b"abracadab", 2, 0.5), (b"\x00\xff\x00\xfe\x01", 1, 0.5), (b"aab aab", 2, 0.0625)],
+)
+def test_ctw_matches_brute_force_definition(data: bytes, depth: int, alpha: float) -> None:
+    model = genzip.predictor(f"ctw:depth={depth},alpha={alpha},memory=1m")
+    model.reset(data)
+    np.testing.assert_allclose(model.distribution(), ctw_reference(data, depth, alpha), rtol=1e-10, atol=0)
+
+
+def test_ppm_matches_reference_step_by_step() -> None:
+    data = TEXT[:1200] + bytes(range(0, 256, 3)) + TEXT[:300]
+    model = genzip.predictor("ppm:order=3,memory=1m")
+    reference = PpmReference(3)
+    for i, byte in enumerate(data):
+        if i % 7 == 0 or i > len(data) - 40:
+            np.testing.assert_allclose(model.distribution(), reference.distribution(), rtol=1e-12, atol=0)
+        model.observe(byte)
+        reference.observe(byte)
+
+
+def test_order_k_matches_counts() -> None:
+    data = TEXT[:800]
+    model = genzip.predictor("order:k=2,alpha=0.25")
+    model.reset(data)
+    context = data[-2:]
+    counts = np.zeros(256)
+    padded = bytes(2) + data
+    for i in range(len(data)):
+        if padded[i : i + 2] == context:
+            counts[data[i]] += 1
+    expected = (counts + 0.25) / (counts.sum() + 64.0)
+    np.testing.assert_allclose(model.distribution(), expected, rtol=1e-13)
+
+
+# --- the distribution contract ----------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("name", ["text", "random", "long run"])
+def test_batched_rows_are_bit_identical_to_stepping(spec: str, name: str) -> None:
+    symbols = as_symbols(TORTURE[name][:700])
+    batched = genzip.predictor(spec).distributions(symbols)
+    stepper = genzip.predictor(spec)
+    stepped = np.empty_like(batched)
+    for i, s in enumerate(symbols.tolist()):
+        stepped[i] = stepper.distribution()
+        stepper.observe(s)
+    assert np.array_equal(batched, stepped)
+    assert batched.dtype == np.float64 and batched.shape == (len(symbols), 256)
+    assert (batched > 0).all()
+    np.testing.assert_allclose(batched.sum(axis=1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_fast_score_agrees_with_full_distributions(spec: str) -> None:
+    symbols = as_symbols(TEXT + TORTURE["random"][:300])
+    probs = genzip.predictor(spec).distributions(symbols)
+    expected = -np.log2(probs[np.arange(len(symbols)), symbols])
+    np.testing.assert_allclose(genzip.predictor(spec).score(symbols), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_reset_context_is_learnt_and_fork_is_independent(spec: str) -> None:
+    a = genzip.predictor(spec)
+    a.reset(TEXT[:500])
+    b = genzip.predictor(spec)
+    for byte in TEXT[:500]:
+        b.observe(byte)
+    assert np.array_equal(a.distribution(), b.distribution())
+    twin = a.fork()
+    before = a.distribution()
+    for byte in TEXT[100:102]:  # a context the model has seen
+        twin.observe(byte)
+    assert np.array_equal(a.distribution(), before)
+    assert not np.array_equal(twin.distribution(), before)
+    for byte in TEXT[100:102]:
+        a.observe(byte)
+    assert np.array_equal(a.distribution(), twin.distribution())
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_models_learn(spec: str) -> None:
+    model = genzip.predictor(spec)
+    first = model.score(as_symbols(TEXT)).mean()
+    again = model.score(as_symbols(TEXT)).mean()  # the same text a second time is more predictable
+    assert again < 0.9 * first
+
+
+def test_bad_symbols_and_specs() -> None:
+    with pytest.raises(InputError):
+        genzip.predictor("order").observe(256)
+    with pytest.raises(InputError):
+        genzip.predictor("ppm:memory=1m").score(np.array([1, -1]))
+    for bad in ("ppm:order=8", "ctw:depth=17", "order:alpha=0", "ctw:memory=1k", "ppm:foo=1"):
+        with pytest.raises(SpecError):
+            genzip.predictor(bad)
+
+
+# --- memory limits ------------------------------------------------------------
+
+
+# ppm flushes after learning the byte that filled it, order-k before taking a new row:
+# either way the model restarts from the last `order` bytes it has seen
+@pytest.mark.parametrize("spec,keep", [("ppm:order=3,memory=64k", 2), ("order:k=2,memory=64k", 2)])
+def test_flush_at_memory_limit_equals_a_fresh_model_on_the_last_bytes(spec: str, keep: int) -> None:
+    data = TEXT + TORTURE["random"]
+    small = genzip.predictor(spec)
+    size = small.memory_bytes()
+    assert size <= 64 << 10
+    flushed_at = None
+    for i, byte in enumerate(data):
+        small.observe(byte)
+        if small.limit_events == 1:
+            flushed_at = i
+            break
+    assert flushed_at is not None, "the limit was never reached"
+    fresh = genzip.predictor(spec.replace("64k", "8m"))
+    fresh.reset(data[flushed_at - keep : flushed_at + 1])
+    compared = 0
+    for byte in data[flushed_at + 1 :]:
+        assert np.array_equal(small.distribution(), fresh.distribution())
+        compared += 1
+        small.observe(byte)
+        fresh.observe(byte)
+        if small.limit_events > 1:  # the next flush
+            break
+    assert compared > 50 and small.limit_events == 2
+    assert small.memory_bytes() == size
+
+
+def test_ctw_evicts_within_a_fixed_table() -> None:
+    small = genzip.predictor("ctw:depth=6,memory=64k")
+    size = small.memory_bytes()
+    assert size <= 64 << 10
+    bits = small.score(as_symbols(TEXT))
+    assert small.limit_events > 0 and small.memory_bytes() == size
+    roomy = genzip.predictor("ctw:depth=6,memory=16m")
+    roomy_bits = roomy.score(as_symbols(TEXT))
+    assert roomy.limit_events < small.limit_events / 20
+    assert roomy_bits.mean() < bits.mean() < 8.0  # evictions cost something but the model still works
+    assert genzip.decompress(genzip.compress(TEXT[:1500], small)) == TEXT[:1500]
+
+
+# --- through the tools ------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("name", list(TORTURE))
+def test_round_trip(spec: str, name: str) -> None:
+    data = TORTURE[name]
+    blob = genzip.compress(data, spec)
+    assert genzip.decompress(blob) == data
+    if name == "text":
+        assert len(blob) < len(data)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=300), spec=st.sampled_from(SPECS), chunk=st.sampled_from([None, 64]))
+def test_round_trip_property(data: bytes, spec: str, chunk: int | None) -> None:
+    assert genzip.decompress(genzip.compress(data, spec, chunk_size=chunk)) == data
+
+
+def test_sampling_is_deterministic_and_follows_the_model() -> None:
+    first = genzip.sample(genzip.predictor("ppm"), b"Call me", 50, seed=0)
+    assert len(first) == 50
+    assert genzip.sample(genzip.predictor("ppm"), b"Call me", 50, seed=0) == first
+    greedy = genzip.sample(genzip.predictor("order:k=1"), b"abababababab", 6, temperature=0)
+    assert greedy == b"ababab"
+
+
+def test_cli_list_sample_score_and_round_trip(tmp_path) -> None:
+    runner = CliRunner()
+    listing = runner.invoke(app, ["list"])
+    assert listing.exit_code == 0
+    for name in ("ctw", "ppm", "order"):
+        assert name in listing.output
+    sampled = runner.invoke(app, ["sample", "-c", "ctw:memory=4m", "--prompt", "Call me", "-n", "20", "--seed", "1"])
+    assert sampled.exit_code == 0 and len(sampled.stdout_bytes) >= 20
+    source = tmp_path / "moby.txt"
+    source.write_bytes(TEXT)
+    scored = runner.invoke(app, ["score", str(source), "-c", "ppm:memory=4m", "--json"])
+    assert scored.exit_code == 0 and '"bits_per_byte"' in scored.output
+    packed, unpacked = tmp_path / "moby.gz", tmp_path / "moby.out"
+    assert runner.invoke(app, ["compress", str(source), "-o", str(packed), "-c", "order:k=3"]).exit_code == 0
+    assert runner.invoke(app, ["decompress", str(packed), "-o", str(unpacked)]).exit_code == 0
+    assert unpacked.read_bytes() == TEXT
+    bad = runner.invoke(app, ["score", str(source), "-c", "ppm:order=99"])
+    assert isinstance(bad.exception, SpecError)  # genzip.cli.main prints it on one line, exit 2
