@@ -13,8 +13,11 @@ Positions are rotary (RoPE): attention only sees relative distances, which
 makes the sliding window simple. Keys are stored in the KV cache already
 rotated at their absolute position, and the cache is a ring buffer of
 `context` slots: once a stream is longer than the window, each new byte
-overwrites the oldest one, so every prediction sees exactly the last
-`context - 1` bytes (the begin-of-sequence id drops out first). Rotation
+overwrites the oldest one. That is sliding-window attention (as in
+Mistral): at every layer, each position attends to the last `context`
+positions, itself included, whose keys and values were computed in their
+own windows; `ByteTransformer.forward(ids, window=context)` computes the same
+thing with a banded mask. The begin-of-sequence id drops out first. Rotation
 angles are computed in float64 and then rounded, so long streams do not lose
 positional precision.
 
@@ -146,14 +149,22 @@ class Attention(nn.Module):
         cache: KVCache | None = None,
         layer: int = 0,
         slot: int = 0,
+        window: int | None = None,
     ) -> torch.Tensor:
-        """Causal self-attention over x (B, T, C); with a cache, T == 1 and keys come from the cache."""
+        """Causal self-attention over x (B, T, C), optionally limited to a sliding `window`.
+
+        With a cache, T == 1 and the keys come from the cache (which holds the window).
+        """
         B, T, C = x.shape
         H, D = self.config.heads, self.config.head_dim
         q, k, v = self.qkv(x).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)  # each (B, H, T, D)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        if cache is None:
+        if cache is None and (window is None or T <= window):
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        elif cache is None:  # banded causal mask: query t sees keys t - window + 1 .. t
+            i = torch.arange(T, device=x.device)
+            band = (i[None, :] <= i[:, None]) & (i[None, :] > i[:, None] - window)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=band)
         else:
             cache.k[layer, :, :, slot] = k[:, :, 0]
             cache.v[layer, :, :, slot] = v[:, :, 0]
@@ -199,15 +210,19 @@ class ByteTransformer(nn.Module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, std=0.02)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits (B, T, 256) for input ids (B, T); position 0 is the first id."""
+    def forward(self, ids: torch.Tensor, window: int | None = None) -> torch.Tensor:
+        """Teacher-forced logits (B, T, 256) for input ids (B, T); position 0 is the first id.
+
+        Without `window`, T may not exceed the context; with it, attention is
+        limited to the last `window` positions (what KV-cached stepping computes).
+        """
         T = ids.shape[1]
-        if T > self.config.context:
+        if window is None and T > self.config.context:
             raise ValueError(f"sequence of {T} is longer than the context {self.config.context}")
         cos, sin = rotary(torch.arange(T), self.config.head_dim, ids.device, self.head.weight.dtype)
         x = self.embed(ids)
         for block in self.blocks:
-            x = block(x, cos, sin)
+            x = block(x, cos, sin, window=window)
         return self.head(self.ln_f(x))
 
     def step(self, ids: torch.Tensor, cache: KVCache) -> torch.Tensor:
