@@ -129,6 +129,9 @@ def compress(
     compressor: SpecOption = "gzip",
     chunk: Annotated[Optional[int], typer.Option(help="code independent chunks of this many bytes")] = None,
     verify: Annotated[bool, typer.Option(help="decode right after encoding and compare")] = False,
+    batch: Annotated[
+        Optional[int], typer.Option(help="with --chunk: chunks coded side by side by language models (0 = off)")
+    ] = None,
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
@@ -139,7 +142,7 @@ def compress(
     data = read_input(file)
     predictor = build_predictor(compressor, jobs, device, dtype)
     try:
-        blob = encode(data, predictor, chunk_size=chunk, progress=interactive())
+        blob = encode(data, predictor, chunk_size=chunk, progress=interactive(), batch_size=batch)
         if verify and decode(blob, predictor=predictor, progress=interactive()) != data:
             raise GenzipError("verification failed: decoding did not give back the input")
     finally:

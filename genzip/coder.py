@@ -13,7 +13,17 @@ Container layout (all integers little-endian)::
 
 The header holds the canonical predictor spec, the predictor fingerprint
 (weights hash, dtype, ... for models), the original length, a blake2b-128
-checksum of the original, the chunking and the number of symbols per chunk.
+checksum of the original, the chunking, the number of symbols per chunk and
+the batch size of chunk-batched coding.
+
+Chunk-batched coding: in chunked mode, a predictor whose `open_streams`
+returns a `StreamBatch` (language models) codes `batch_size` consecutive
+chunks side by side: step t yields one distribution per chunk, and the
+symbols at step t of every chunk still running are coded in chunk order
+(chunks that ended are fed padding 0 and not coded). The decoder opens the
+same groups with the same sizes (from `symbol_counts` and `batch_size`), so
+both sides compute the same floats; `batch_size` null means one chunk at a
+time through `distributions()`/`distribution()`.
 """
 
 from __future__ import annotations
@@ -22,14 +32,14 @@ import hashlib
 import json
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from . import __version__
 from .errors import ContainerError, InputError, ModelMismatchError, SpecError
-from .predictor import RuntimeOptions, SequencePredictor
+from .predictor import RuntimeOptions, SequencePredictor, StreamBatch
 from .progress import progress_bar
 
 MAGIC = b"GZPK"
@@ -38,6 +48,8 @@ _PREFIX = struct.Struct("<4sBI")
 _CRC = struct.Struct("<I")
 #: symbols handed to `distributions()` at once: bounds memory to block * alphabet floats
 ENCODE_BLOCK = 2048
+#: chunks stepped side by side when the predictor supports batched streams
+DEFAULT_BATCH = 16
 
 
 def _categorical_family() -> Any:
@@ -69,6 +81,7 @@ class Header:
     chunk_size: int | None
     symbol_counts: list[int]
     genzip_version: str = __version__
+    batch_size: int | None = None  # chunks coded side by side (StreamBatch); None = one at a time
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, sort_keys=True, separators=(",", ":")).encode()
@@ -109,17 +122,69 @@ def _decode_chunk(
     return out
 
 
+def _groups(counts: list[int], batch_size: int) -> list[range]:
+    """Consecutive chunk indices coded side by side (the last group may be smaller)."""
+    return [range(i, min(i + batch_size, len(counts))) for i in range(0, len(counts), batch_size)]
+
+
+def _encode_batched(
+    streams: StreamBatch, chunks: list[np.ndarray], encoder: Any, family: Any, advance: Any
+) -> None:
+    counts = np.array([len(c) for c in chunks])
+    steps = int(counts.max(initial=0))
+    grid = np.zeros((len(chunks), steps), dtype=np.int64)  # padding 0 after a chunk ends
+    for row, symbols in enumerate(chunks):
+        grid[row, : len(symbols)] = symbols
+    for t in range(steps):
+        probs = streams.distributions()
+        live = np.flatnonzero(counts > t)
+        encoder.encode(grid[live, t].astype(np.int32), family, probs[live])
+        advance(len(live))
+        if t + 1 < steps:
+            streams.observe(grid[:, t])
+
+
+def _decode_batched(
+    streams: StreamBatch, counts: list[int], decoder: Any, family: Any, advance: Any
+) -> list[np.ndarray]:
+    sizes = np.array(counts)
+    steps = int(sizes.max(initial=0))
+    grid = np.zeros((len(counts), steps), dtype=np.int64)
+    for t in range(steps):
+        probs = streams.distributions()
+        live = np.flatnonzero(sizes > t)
+        grid[live, t] = decoder.decode(family, probs[live])
+        advance(len(live))
+        if t + 1 < steps:
+            streams.observe(grid[:, t])
+    return [grid[row, :n] for row, n in enumerate(counts)]
+
+
+def _open(predictor: SequencePredictor, count: int) -> StreamBatch:
+    streams = predictor.open_streams(count)
+    if streams is None:
+        raise ContainerError(f"predictor {predictor.spec} cannot code chunks side by side (no batched streams)")
+    return streams
+
+
 def encode(
     data: bytes,
     predictor: SequencePredictor,
     chunk_size: int | None = None,
     progress: bool = False,
+    batch_size: int | None = None,
 ) -> bytes:
-    """Compress `data` with `predictor` into a self-describing container."""
+    """Compress `data` with `predictor` into a self-describing container.
+
+    In chunked mode, a predictor with batched streams codes `batch_size`
+    chunks side by side (default `DEFAULT_BATCH`; 0 turns batching off).
+    """
     import constriction
 
     if chunk_size is not None and chunk_size <= 0:
         raise InputError(f"chunk size must be positive, got {chunk_size}")
+    if batch_size is not None and batch_size < 0:
+        raise InputError(f"batch size must be >= 0, got {batch_size}")
     chunks = split_chunks(bytes(data), chunk_size)
     symbol_chunks = []
     for chunk in chunks:
@@ -130,16 +195,31 @@ def encode(
     encoder = constriction.stream.queue.RangeEncoder()
     family = _categorical_family()
     total = sum(len(s) for s in symbol_chunks)
+    counts = [len(s) for s in symbol_chunks]
+    batch = None
+    first: StreamBatch | None = None
+    if chunk_size is not None and batch_size != 0:
+        batch = min(batch_size or DEFAULT_BATCH, len(counts))
+        first = predictor.open_streams(batch)
+        if first is None:
+            batch = None
     with progress_bar(total, f"compress {predictor.spec}", progress) as advance:
-        for symbols in symbol_chunks:
-            _encode_chunk(predictor, symbols, encoder, family, advance)
+        if batch is None:
+            for symbols in symbol_chunks:
+                _encode_chunk(predictor, symbols, encoder, family, advance)
+        else:
+            for group in _groups(counts, batch):
+                streams = first if len(group) == batch and first is not None else _open(predictor, len(group))
+                first = None
+                _encode_batched(streams, [symbol_chunks[i] for i in group], encoder, family, advance)
     header = Header(
         spec=predictor.spec,
         fingerprint=predictor.fingerprint(),
         length=len(data),
         checksum=checksum(bytes(data)),
         chunk_size=chunk_size,
-        symbol_counts=[len(s) for s in symbol_chunks],
+        symbol_counts=counts,
+        batch_size=batch,
     )
     head = header.to_json()
     payload = encoder.get_compressed().astype("<u4").tobytes()
@@ -163,8 +243,10 @@ def read_header(blob: bytes) -> tuple[Header, np.ndarray]:
     if head_end > len(body) or (len(body) - head_end) % 4:
         raise ContainerError("container is truncated (payload is not whole 32-bit words)")
     header = Header.from_json(body[_PREFIX.size : head_end])
-    if header.length < 0 or sum(header.symbol_counts) < 0:
+    if header.length < 0 or any(c < 0 for c in header.symbol_counts):
         raise ContainerError("container header has impossible lengths")
+    if header.batch_size is not None and header.batch_size < 1:
+        raise ContainerError("container header has an impossible batch size")
     payload = np.frombuffer(body[head_end:], dtype="<u4").astype(np.uint32)
     return header, payload
 
@@ -192,6 +274,10 @@ def decode(
     header, payload = read_header(bytes(blob))
     own = predictor is None
     if predictor is None:
+        options = options or RuntimeOptions()
+        encoded_dtype = header.fingerprint.get("dtype")
+        if options.dtype is None and encoded_dtype in ("float32", "float16", "bfloat16"):
+            options = replace(options, dtype=encoded_dtype)  # rebuild the model in the dtype that encoded
         try:
             predictor = build(header.spec, options)
         except SpecError as exc:
@@ -202,9 +288,15 @@ def decode(
         family = _categorical_family()
         pieces = []
         with progress_bar(sum(header.symbol_counts), f"decompress {header.spec}", progress) as advance:
-            for count in header.symbol_counts:
-                symbols = _decode_chunk(predictor, count, decoder, family, advance)
-                pieces.append(predictor.detokenize(symbols))
+            if header.batch_size is None:
+                for count in header.symbol_counts:
+                    symbols = _decode_chunk(predictor, count, decoder, family, advance)
+                    pieces.append(predictor.detokenize(symbols))
+            else:
+                for group in _groups(header.symbol_counts, header.batch_size):
+                    counts = [header.symbol_counts[i] for i in group]
+                    for symbols in _decode_batched(_open(predictor, len(group)), counts, decoder, family, advance):
+                        pieces.append(predictor.detokenize(symbols))
     finally:
         if own:
             predictor.close()
