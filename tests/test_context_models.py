@@ -93,6 +93,7 @@ class PpmReference:
         self.contexts: dict[bytes, dict[int, int]] = {}
         self.see: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
         self.history = b""
+        self.last_hit = 0
 
     def _chain(self):
         top = min(self.order, len(self.history))
@@ -102,12 +103,12 @@ class PpmReference:
                 yield k, self.contexts[(k, key)]
 
     @staticmethod
-    def _cell(k: int, distinct: int, total: int, first: bool) -> int:
+    def _cell(k: int, distinct: int, total: int, first: bool, last_hit: int) -> int:
         d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
         t = 0
         while t < 7 and (2 << t) <= total:
             t += 1
-        return ((k * 5 + d) * 8 + t) * 2 + int(first)
+        return (((k * 5 + d) * 8 + t) * 2 + int(first)) * 2 + last_hit
 
     def _escape(self, cell: int, distinct: int, total: int) -> float:
         record = self.see[cell]
@@ -124,7 +125,7 @@ class PpmReference:
             if not live:
                 continue
             total, distinct = sum(live.values()), len(live)
-            escape = self._escape(self._cell(k, distinct, total, not excluded), distinct, total)
+            escape = self._escape(self._cell(k, distinct, total, not excluded, self.last_hit), distinct, total)
             share = mass * (1.0 - escape) / (total - discount * distinct)
             for s, c in live.items():
                 out[s] = share * (c - discount)
@@ -137,28 +138,35 @@ class PpmReference:
 
     def observe(self, symbol: int) -> None:
         excluded: set[int] = set()
+        hit = 0
         for k, counts in self._chain():
             live = {s: c for s, c in counts.items() if s not in excluded}
             if not live:
                 continue
-            cell = self._cell(k, len(live), sum(live.values()), not excluded)
-            record = self.see[cell]
+            record = self.see[self._cell(k, len(live), sum(live.values()), not excluded, self.last_hit)]
             record[1] += 1.0
             record[0] += 0.0 if symbol in live else 1.0
             if record[1] > ppm_module.SEE_LIMIT:
                 record[0] *= 0.5
                 record[1] *= 0.5
             if symbol in live:
+                hit = int(not excluded)
                 break
             excluded |= set(live)
+        self.last_hit = hit
+        # update exclusion with inherited starting counts
         top = min(self.order, len(self.history))
-        for k in range(top, -1, -1):  # update exclusion
-            key = (k, self.history[len(self.history) - k :] if k else b"")
-            counts = self.contexts.setdefault(key, {})
+        keys = [(k, self.history[len(self.history) - k :] if k else b"") for k in range(top, -1, -1)]
+        inherited, found = 1, len(keys)
+        for i, key in enumerate(keys):
+            counts = self.contexts.get(key, {})
             if symbol in counts:
+                inherited = 1 + ppm_module.INHERIT * counts[symbol] // sum(counts.values())
                 counts[symbol] += 1
+                found = i
                 break
-            counts[symbol] = 1
+        for key in keys[:found]:
+            self.contexts.setdefault(key, {})[symbol] = inherited
         self.history += bytes([symbol])
 
 

@@ -39,6 +39,8 @@ from ._base import NumbaContextModel, State, table_bits
 MAX_ORDER = 7
 #: a count above this halves every count of the context (adaptivity, bounded counts)
 MAX_COUNT = 1 << 12
+#: a byte new to a context starts at 1 + INHERIT * its share in the context that predicted it
+INHERIT = 8
 #: weight (in observations) of method D's escape estimate inside each SEE cell
 SEE_PRIOR = 4.0
 #: subtracted from every count in a context's symbol estimate (method D: 0.5)
@@ -48,11 +50,14 @@ SEE_LIMIT = 1024.0
 
 # meta layout
 _HIST, _SEEN, _POOL_USED, _N_CTX, _FLUSHES, _ORDER, _MAX_CTX, _FREE = 0, 1, 2, 3, 4, 5, 6, 7
-_META = _FREE + 9  # nine free lists: block sizes 1, 2, 4, ..., 256
+_LAST_HIT = _FREE + 9  # nine free lists (block sizes 1, 2, 4, ..., 256), then this flag
+_META = _FREE + 10
 _MASK56 = (1 << 56) - 1
 _GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed 64-bit integer
-_RESERVE = 8 * 512
-_SEE_CELLS = (MAX_ORDER + 1) * 5 * 8 * 2  # pool entries kept free so one update can never run out
+#: pool entries kept free so one update can never run out: each of the MAX_ORDER + 1
+#: contexts may move into a new block of at most 256 entries
+_RESERVE = (MAX_ORDER + 1) * 256
+_SEE_CELLS = (MAX_ORDER + 1) * 5 * 8 * 4
 
 
 @njit(cache=True, inline="always")
@@ -84,7 +89,7 @@ def _alloc(pool: np.ndarray, meta: np.ndarray, size_class: int) -> int:
 
 @njit(cache=True)
 def _add_symbol(hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-                meta: np.ndarray, slot: int, symbol: int) -> None:
+                meta: np.ndarray, slot: int, symbol: int, count: int) -> None:
     n = hnsym[slot]
     if n == 0:
         hstart[slot] = _alloc(pool, meta, 0)
@@ -98,9 +103,9 @@ def _add_symbol(hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: n
         pool[old] = meta[_FREE + size_class]
         meta[_FREE + size_class] = old
         hstart[slot] = new
-    pool[hstart[slot] + n] = (1 << 8) | symbol
+    pool[hstart[slot] + n] = (count << 8) | symbol
     hnsym[slot] = n + 1
-    htot[slot] += 1
+    htot[slot] += count
 
 
 @njit(cache=True)
@@ -119,10 +124,31 @@ def _increment(htot: np.ndarray, pool: np.ndarray, start: int, n: int, slot: int
 @njit(cache=True)
 def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray,
                pool: np.ndarray, meta: np.ndarray, symbol: int) -> None:
-    """Update exclusion: raise the count where the byte is found, add it above."""
+    """Update exclusion: raise the count where the byte is found, add it to the longer contexts.
+
+    A byte added to a longer context inherits a starting count from the
+    context that knew it: 1 + INHERIT * (its share of that context's counts).
+    """
     hist = meta[_HIST]
     top = min(meta[_ORDER], meta[_SEEN])
+    found_order = -1
+    inherited = 1
     for k in range(top, -1, -1):
+        key = _key(hist, k)
+        slot = _probe(hkey, key)
+        if hkey[slot] != key:
+            continue
+        start = hstart[slot]
+        n = hnsym[slot]
+        for j in range(start, start + n):
+            if (pool[j] & 255) == symbol:
+                found_order = k
+                inherited = 1 + (INHERIT * (pool[j] >> 8)) // htot[slot]
+                _increment(htot, pool, start, n, slot, j)
+                break
+        if found_order >= 0:
+            break
+    for k in range(top, found_order, -1):
         key = _key(hist, k)
         slot = _probe(hkey, key)
         if hkey[slot] != key:
@@ -130,19 +156,7 @@ def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
             hnsym[slot] = 0
             htot[slot] = 0
             meta[_N_CTX] += 1
-            _add_symbol(hstart, hnsym, htot, pool, meta, slot, symbol)
-            continue
-        start = hstart[slot]
-        n = hnsym[slot]
-        found = -1
-        for j in range(start, start + n):
-            if (pool[j] & 255) == symbol:
-                found = j
-                break
-        if found >= 0:
-            _increment(htot, pool, start, n, slot, found)
-            break
-        _add_symbol(hstart, hnsym, htot, pool, meta, slot, symbol)
+        _add_symbol(hstart, hnsym, htot, pool, meta, slot, symbol, inherited)
     meta[_HIST] = ((hist << 8) | symbol) & _MASK56
     meta[_SEEN] += 1
 
@@ -160,6 +174,7 @@ def _flush(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.nda
     meta[_HIST] = 0
     meta[_SEEN] = 0
     meta[_FLUSHES] += 1
+    meta[_LAST_HIT] = 0
     see[:] = 0.0
     for i in range(keep - 1, -1, -1):
         symbol = (hist >> (8 * i)) & 255
@@ -168,13 +183,14 @@ def _flush(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.nda
 
 
 @njit(cache=True, inline="always")
-def _see_bucket(k: int, distinct: int, total: int, first: bool) -> int:
-    """SEE cell of a context: order, distinct bytes, log2 of the count, first tried or not."""
+def _see_bucket(k: int, distinct: int, total: int, first: bool, last_hit: int) -> int:
+    """SEE cell of a context: order, distinct bytes, log2 of the count, first tried or not,
+    and whether the previous byte was predicted by the first context tried."""
     d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
     t = 0
     while t < 7 and (2 << t) <= total:
         t += 1
-    return (((k * 5 + d) * 8 + t) * 2 + (1 if first else 0)) * 2
+    return ((((k * 5 + d) * 8 + t) * 2 + (1 if first else 0)) * 2 + last_hit) * 2
 
 
 @njit(cache=True, inline="always")
@@ -211,7 +227,7 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
                     count = pool[j] >> 8
         if distinct == 0:
             continue
-        cell = _see_bucket(k, distinct, total, n_excluded == 0)
+        cell = _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT])
         escape = _escape(see, cell, distinct, total)
         see[cell + 1] += 1.0
         if count == 0:
@@ -220,11 +236,13 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
             see[cell] *= 0.5
             see[cell + 1] *= 0.5
         if count > 0:
+            meta[_LAST_HIT] = 1 if n_excluded == 0 else 0
             return mass * (1.0 - escape) / (total - DISCOUNT * distinct) * (count - DISCOUNT)
         for j in range(start, end):
             excluded[pool[j] & 255] = True
         n_excluded += distinct
         mass = mass * escape
+    meta[_LAST_HIT] = 0
     return mass / (256 - n_excluded)
 
 
@@ -252,7 +270,7 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
                 distinct += 1
         if distinct == 0:
             continue
-        escape = _escape(see, _see_bucket(k, distinct, total, n_excluded == 0), distinct, total)
+        escape = _escape(see, _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT]), distinct, total)
         share = mass * (1.0 - escape) / (total - DISCOUNT * distinct)
         for j in range(start, end):
             s = pool[j] & 255
