@@ -60,6 +60,11 @@ class Param:
             raise SpecError(f"{predictor}: {self.name}={value} is above the maximum {self.maximum}")
 
     def describe(self) -> str:
+        """`name=allowed [default]`, one short line for `genzip list`."""
+        default = "required" if self.default is None and self.positional else _fmt_value(self.default)
+        return f"{self.name}={self.allowed()} [{default}]"
+
+    def allowed(self) -> str:
         if self.choices is not None:
             allowed = "|".join(str(c) for c in self.choices)
         elif self.minimum is not None or self.maximum is not None:
@@ -68,8 +73,14 @@ class Param:
             allowed = f"{lo}..{hi}"
         else:
             allowed = self.type.__name__
-        default = "required" if self.default is None and self.positional else f"default {self.default}"
-        return f"{self.name}={allowed} ({default}): {self.help}"
+        return allowed
+
+
+def _fmt_value(value: Any) -> str:
+    """Defaults as a user would type them: 16m rather than 16777216."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 << 20 or value % (1 << 20):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return f"{value >> 20}m"
 
 
 def _fmt(x: float) -> str:
