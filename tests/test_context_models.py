@@ -254,6 +254,20 @@ def test_reset_context_is_learnt_and_fork_is_independent(spec: str) -> None:
     assert np.array_equal(a.distribution(), twin.distribution())
 
 
+@pytest.mark.parametrize("spec", ["ppm:order=5", "order:k=3"])
+def test_tables_grow_without_changing_predictions(spec: str) -> None:
+    data = as_symbols(TEXT * 3)
+    growing = genzip.predictor(spec)
+    start = growing.memory_bytes()
+    rows = growing.distributions(data)
+    assert growing.memory_bytes() > start and growing.limit_events == 0
+    stepper = genzip.predictor(spec)
+    for i in range(0, len(data), 997):  # against stepping, which grows at other call boundaries
+        assert np.array_equal(stepper.distribution(), rows[i])
+        for s in data[i : i + 997].tolist():
+            stepper.observe(s)
+
+
 @pytest.mark.parametrize("spec", SPECS)
 def test_models_learn(spec: str) -> None:
     model = genzip.predictor(spec)
@@ -281,8 +295,6 @@ def test_bad_symbols_and_specs() -> None:
 def test_flush_at_memory_limit_equals_a_fresh_model_on_the_last_bytes(spec: str, keep: int) -> None:
     data = TEXT + TORTURE["random"]
     small = genzip.predictor(spec)
-    size = small.memory_bytes()
-    assert size <= 64 << 10
     flushed_at = None
     for i, byte in enumerate(data):
         small.observe(byte)
@@ -301,7 +313,7 @@ def test_flush_at_memory_limit_equals_a_fresh_model_on_the_last_bytes(spec: str,
         if small.limit_events > 1:  # the next flush
             break
     assert compared > 50 and small.limit_events == 2
-    assert small.memory_bytes() == size
+    assert small.memory_bytes() <= 64 << 10
 
 
 def test_ctw_evicts_within_a_fixed_table() -> None:

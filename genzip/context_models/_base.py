@@ -10,9 +10,13 @@ allocates, validates and dispatches:
 * ``score(*state, symbols, bits)``: -log2 p(actual byte) only, observing;
 * ``learn(*state, symbols)``: observe without predicting.
 
-`fork()` copies every array: its cost is the model's allocated memory (a
-memcpy, about 5-10 ms per 32 MiB), so forking is cheap for small `memory`
-settings and for lookahead over a handful of branches.
+The batch kernels return how many symbols they processed: PPM and order-k
+start with small tables and stop early when a table must grow (up to the
+`memory` limit); `_grow` enlarges it and the loop resumes.
+
+`fork()` copies every array, so it costs a memcpy of the tables allocated so
+far (a few ms per 10 MiB): cheap for a young model or a small `memory`
+setting, about a second for CTW's default 196 MiB table.
 """
 
 from __future__ import annotations
@@ -52,11 +56,15 @@ class NumbaContextModel(SequencePredictor):
         """Newly allocated, empty tables."""
         raise NotImplementedError
 
+    def _grow(self) -> None:
+        """Enlarge the tables (a batch kernel stopped early because they are full but may grow)."""
+        raise NotImplementedError
+
     # -- SequencePredictor -------------------------------------------------
     def reset(self, context: bytes = b"") -> None:
         self._state = self._fresh_state()
         if context:
-            type(self)._learn(*self._state, np.frombuffer(bytes(context), dtype=np.uint8))
+            self._run(type(self)._learn, np.frombuffer(bytes(context), dtype=np.uint8))
 
     def distribution(self) -> np.ndarray:
         out = np.empty(256, dtype=np.float64)
@@ -64,19 +72,34 @@ class NumbaContextModel(SequencePredictor):
         return out
 
     def observe(self, symbol: int) -> None:
-        type(self)._learn(*self._state, _as_bytes([symbol]))
+        if not 0 <= symbol <= 255:
+            raise InputError(f"byte predictors take symbols in 0..255, got {symbol}")
+        self._run(type(self)._learn, np.array([symbol], dtype=np.uint8))
 
     def distributions(self, symbols: np.ndarray) -> np.ndarray:
         data = _as_bytes(symbols)
         out = np.empty((len(data), 256), dtype=np.float64)
-        type(self)._dists(*self._state, data, out)
+        self._run(type(self)._dists, data, out)
         return out
 
     def score(self, symbols: np.ndarray) -> np.ndarray:
         data = _as_bytes(symbols)
         bits = np.empty(len(data), dtype=np.float64)
-        type(self)._score(*self._state, data, bits)
+        self._run(type(self)._score, data, bits)
         return bits
+
+    def _run(self, kernel: Callable[..., int], data: np.ndarray, out: np.ndarray | None = None) -> None:
+        """Run a batch kernel; it returns how many symbols it did, stopping early when the
+        tables must grow. Growing never changes a prediction, so where it happens does not matter."""
+        done = 0
+        while True:
+            if out is None:
+                done += kernel(*self._state, data[done:])
+            else:
+                done += kernel(*self._state, data[done:], out[done:])
+            if done >= len(data):
+                return
+            self._grow()
 
     def fork(self) -> NumbaContextModel:
         twin = copy.copy(self)

@@ -225,6 +225,7 @@ def _dists(tags, n0, n1, lb, recent, conf, meta, symbols, out):  # type: ignore[
     for i in range(len(symbols)):
         _dist_into(tags, n0, n1, lb, recent, conf, meta, out[i], scratch, iscratch)
         _observe(tags, n0, n1, lb, recent, conf, meta, symbols[i], scratch, iscratch)
+    return len(symbols)
 
 
 @njit(cache=True)
@@ -233,6 +234,7 @@ def _score(tags, n0, n1, lb, recent, conf, meta, symbols, bits):  # type: ignore
     iscratch = np.empty((2, MAX_DEPTH + 1), dtype=np.int64)
     for i in range(len(symbols)):
         bits[i] = -np.log2(_observe(tags, n0, n1, lb, recent, conf, meta, symbols[i], scratch, iscratch))
+    return len(symbols)
 
 
 @njit(cache=True)
@@ -241,6 +243,7 @@ def _learn(tags, n0, n1, lb, recent, conf, meta, symbols):  # type: ignore[no-un
     iscratch = np.empty((2, MAX_DEPTH + 1), dtype=np.int64)
     for i in range(len(symbols)):
         _observe(tags, n0, n1, lb, recent, conf, meta, symbols[i], scratch, iscratch)
+    return len(symbols)
 
 
 class CtwPredictor(NumbaContextModel):

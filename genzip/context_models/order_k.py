@@ -6,10 +6,10 @@ the input the context is padded with zero bytes.
 
 Each context seen gets a row of 256 uint16 counts (512 bytes), found through
 an open-addressing hash table keyed by the exact context (no collisions).
-Counts are halved when one reaches 65535. Memory: rows are taken from a
-table sized by `memory`; when it is full the model flushes (forgets every
-count) and relearns the last k bytes, exactly as a fresh model reset with
-them as its context. 1 MiB of English text needs about 20 k rows (10 MiB) at
+Counts are halved when one reaches 65535. Memory: the rows and the hash
+table start small and double as they fill, up to `memory` bytes in all; when
+no row is left the model flushes (forgets every count) and relearns the last
+k bytes, exactly as a fresh model reset with them as its context. 1 MiB of English text needs about 20 k rows (10 MiB) at
 k=3 and about 110 k rows (55 MiB) at k=4.
 """
 
@@ -22,11 +22,12 @@ from ..predictor import RuntimeOptions
 from ._base import NumbaContextModel, State
 
 MAX_K = 7
-_ROW_BYTES = 512 + 8 + 2 * 12  # counts, total, two hash slots (key + row)
+_ROW_BYTES = 512 + 8 + 4 * 12  # counts, total, up to four hash slots (key + row)
 
 # meta layout
-_HIST, _ROWS, _FLUSHES, _K = 0, 1, 2, 3
-_META = 4
+_HIST, _ROWS, _FLUSHES, _K, _ROW_LIMIT, _SLOT_LIMIT = 0, 1, 2, 3, 4, 5
+_META = 6
+_START_ROWS = 64
 _MASK56 = (1 << 56) - 1
 _GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed 64-bit integer
 
@@ -102,16 +103,38 @@ def _dist(hkey, hrow, counts, totals, conf, meta, out):  # type: ignore[no-untyp
 
 
 @njit(cache=True)
+def _needs_room(hkey, totals, meta):  # type: ignore[no-untyped-def]
+    """The rows or the hash table are full but below their limit: hand back to `_grow`."""
+    return (meta[_ROWS] == len(totals) and len(totals) < meta[_ROW_LIMIT]) or (
+        2 * (meta[_ROWS] + 1) > len(hkey) and len(hkey) < meta[_SLOT_LIMIT]
+    )
+
+
+@njit(cache=True)
+def _rehash(hkey, hrow, new_key, new_row):  # type: ignore[no-untyped-def]
+    for i in range(len(hkey)):
+        if hkey[i] != 0:
+            j = _probe(new_key, hkey[i])
+            new_key[j] = hkey[i]
+            new_row[j] = hrow[i]
+
+
+@njit(cache=True)
 def _dists(hkey, hrow, counts, totals, conf, meta, symbols, out):  # type: ignore[no-untyped-def]
     for i in range(len(symbols)):
+        if _needs_room(hkey, totals, meta):
+            return i
         _dist(hkey, hrow, counts, totals, conf, meta, out[i])
         _learn_one(hkey, hrow, counts, totals, meta, np.int64(symbols[i]))
+    return len(symbols)
 
 
 @njit(cache=True)
 def _score(hkey, hrow, counts, totals, conf, meta, symbols, bits):  # type: ignore[no-untyped-def]
     alpha = conf[0]
     for i in range(len(symbols)):
+        if _needs_room(hkey, totals, meta):
+            return i
         s = np.int64(symbols[i])
         row = _row_of(hkey, hrow, meta)
         if row < 0:
@@ -120,12 +143,16 @@ def _score(hkey, hrow, counts, totals, conf, meta, symbols, bits):  # type: igno
             p = (counts[row * 256 + s] + alpha) / (totals[row] + 256.0 * alpha)
         bits[i] = -np.log2(p)
         _learn_one(hkey, hrow, counts, totals, meta, s)
+    return len(symbols)
 
 
 @njit(cache=True)
 def _learn(hkey, hrow, counts, totals, conf, meta, symbols):  # type: ignore[no-untyped-def]
     for i in range(len(symbols)):
+        if _needs_room(hkey, totals, meta):
+            return i
         _learn_one(hkey, hrow, counts, totals, meta, np.int64(symbols[i]))
+    return len(symbols)
 
 
 class OrderKPredictor(NumbaContextModel):
@@ -144,15 +171,34 @@ class OrderKPredictor(NumbaContextModel):
         super().__init__(options)
 
     def _fresh_state(self) -> State:
-        rows = min(256**self.k, max(MAX_K + 2, self.memory // _ROW_BYTES))
-        slots = 1 << (2 * rows).bit_length()
+        row_limit = min(256**self.k, max(MAX_K + 2, self.memory // _ROW_BYTES))
+        rows = min(row_limit, _START_ROWS)
         meta = np.zeros(_META, dtype=np.int64)
         meta[_K] = self.k
+        meta[_ROW_LIMIT] = row_limit
+        meta[_SLOT_LIMIT] = 1 << (2 * row_limit).bit_length()
         return (
-            np.zeros(slots, dtype=np.int64),
-            np.zeros(slots, dtype=np.int32),
+            np.zeros(1 << (2 * rows).bit_length(), dtype=np.int64),
+            np.zeros(1 << (2 * rows).bit_length(), dtype=np.int32),
             np.zeros(rows * 256, dtype=np.uint16),
             np.zeros(rows, dtype=np.int64),
             np.array([self.alpha], dtype=np.float64),
             meta,
         )
+
+    def _grow(self) -> None:
+        hkey, hrow, counts, totals, conf, meta = self._state
+        used = int(meta[_ROWS])
+        if used == len(totals) and len(totals) < meta[_ROW_LIMIT]:
+            rows = min(2 * len(totals), int(meta[_ROW_LIMIT]))
+            bigger_counts = np.zeros(rows * 256, dtype=np.uint16)
+            bigger_counts[: used * 256] = counts[: used * 256]
+            bigger_totals = np.zeros(rows, dtype=np.int64)
+            bigger_totals[:used] = totals[:used]
+            counts, totals = bigger_counts, bigger_totals
+        if 2 * (used + 1) > len(hkey) and len(hkey) < meta[_SLOT_LIMIT]:
+            new_key = np.zeros(2 * len(hkey), dtype=np.int64)
+            new_row = np.zeros(2 * len(hkey), dtype=np.int32)
+            _rehash(hkey, hrow, new_key, new_row)
+            hkey, hrow = new_key, new_row
+        self._state = (hkey, hrow, counts, totals, conf, meta)

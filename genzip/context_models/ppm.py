@@ -18,9 +18,9 @@ holding a block offset, the number of distinct bytes and the total count;
 blocks of ``(count << 8) | byte`` int32 entries live in one pool and double
 in size when full (freed blocks go to per-size free lists).
 
-Memory: the tables are allocated once at `memory` bytes (the pages are only
-touched as they fill). When the context table is 60 % full or the pool cannot
-take another byte, the model *flushes*: it forgets every statistic, then
+Memory: the tables start small and double as they fill, up to `memory` bytes
+in all. When the context table (60 % full) or the pool cannot grow any more,
+the model *flushes*: it forgets every statistic, then
 relearns from the last `order` bytes, exactly as a fresh model reset with
 those bytes as its context (PPMd's "restart" policy). Growth before a flush
 is about 30-40 bytes per new context; 1 MiB of English text at order 5
@@ -51,13 +51,15 @@ SEE_LIMIT = 1024.0
 # meta layout
 _HIST, _SEEN, _POOL_USED, _N_CTX, _FLUSHES, _ORDER, _MAX_CTX, _FREE = 0, 1, 2, 3, 4, 5, 6, 7
 _LAST_HIT = _FREE + 9  # nine free lists (block sizes 1, 2, 4, ..., 256), then this flag
-_META = _FREE + 10
+_SLOT_LIMIT, _POOL_LIMIT = _FREE + 10, _FREE + 11  # sizes the tables may grow to
+_META = _FREE + 12
 _MASK56 = (1 << 56) - 1
 _GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed 64-bit integer
 #: pool entries kept free so one update can never run out: each of the MAX_ORDER + 1
 #: contexts may move into a new block of at most 256 entries
 _RESERVE = (MAX_ORDER + 1) * 256
 _SEE_CELLS = (MAX_ORDER + 1) * 5 * 8 * 4
+_START_SLOTS = 1 << 12
 
 
 @njit(cache=True, inline="always")
@@ -292,9 +294,30 @@ def _observe(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.n
     """Observe one byte (SEE update, then counts); returns the probability it had."""
     p = _walk(hkey, hstart, hnsym, htot, pool, see, meta, symbol, excluded)
     _learn_one(hkey, hstart, hnsym, htot, pool, meta, symbol)
-    if meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] or meta[_POOL_USED] + _RESERVE > len(pool):
+    if (meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] and len(hkey) >= meta[_SLOT_LIMIT]) or (
+        meta[_POOL_USED] + _RESERVE > len(pool) and len(pool) >= meta[_POOL_LIMIT]
+    ):
         _flush(hkey, hstart, hnsym, htot, pool, see, meta, excluded)
     return p
+
+
+@njit(cache=True)
+def _needs_room(hkey: np.ndarray, pool: np.ndarray, meta: np.ndarray) -> bool:
+    """A table is nearly full but below its limit: the batch kernel hands back to `_grow`."""
+    return (meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] and len(hkey) < meta[_SLOT_LIMIT]) or (
+        meta[_POOL_USED] + _RESERVE > len(pool) and len(pool) < meta[_POOL_LIMIT]
+    )
+
+
+@njit(cache=True)
+def _rehash(hkey, hstart, hnsym, htot, new_key, new_start, new_nsym, new_tot):  # type: ignore[no-untyped-def]
+    for i in range(len(hkey)):
+        if hkey[i] != 0:
+            j = _probe(new_key, hkey[i])
+            new_key[j] = hkey[i]
+            new_start[j] = hstart[i]
+            new_nsym[j] = hnsym[i]
+            new_tot[j] = htot[i]
 
 
 @njit(cache=True)
@@ -306,22 +329,31 @@ def _dist(hkey, hstart, hnsym, htot, pool, see, meta, out):  # type: ignore[no-u
 def _dists(hkey, hstart, hnsym, htot, pool, see, meta, symbols, out):  # type: ignore[no-untyped-def]
     excluded = np.zeros(256, dtype=np.bool_)
     for i in range(len(symbols)):
+        if _needs_room(hkey, pool, meta):
+            return i
         _dist_into(hkey, hstart, hnsym, htot, pool, see, meta, out[i], excluded)
         _observe(hkey, hstart, hnsym, htot, pool, see, meta, symbols[i], excluded)
+    return len(symbols)
 
 
 @njit(cache=True)
 def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):  # type: ignore[no-untyped-def]
     excluded = np.zeros(256, dtype=np.bool_)
     for i in range(len(symbols)):
+        if _needs_room(hkey, pool, meta):
+            return i
         bits[i] = -np.log2(_observe(hkey, hstart, hnsym, htot, pool, see, meta, symbols[i], excluded))
+    return len(symbols)
 
 
 @njit(cache=True)
 def _learn(hkey, hstart, hnsym, htot, pool, see, meta, symbols):  # type: ignore[no-untyped-def]
     excluded = np.zeros(256, dtype=np.bool_)
     for i in range(len(symbols)):
+        if _needs_room(hkey, pool, meta):
+            return i
         _observe(hkey, hstart, hnsym, htot, pool, see, meta, symbols[i], excluded)
+    return len(symbols)
 
 
 class PpmPredictor(NumbaContextModel):
@@ -340,23 +372,41 @@ class PpmPredictor(NumbaContextModel):
 
     def _fresh_state(self) -> State:
         see_bytes = 2 * _SEE_CELLS * 8
-        slots = 1 << table_bits(self.memory, 20, 0.5)  # key 8 + start 4 + distinct 4 + total 4 bytes
-        pool_entries = (self.memory - 20 * slots - see_bytes - 8 * _META) // 4
-        if pool_entries < 2 * _RESERVE:
+        slot_limit = 1 << table_bits(self.memory, 20, 0.5)  # key 8 + start 4 + distinct 4 + total 4 bytes
+        pool_limit = (self.memory - 20 * slot_limit - see_bytes - 8 * _META) // 4
+        if pool_limit < 2 * _RESERVE:
             raise SpecError(f"ppm: memory={self.memory} is too small for the tables")
+        slots = min(slot_limit, _START_SLOTS)
         meta = np.zeros(_META, dtype=np.int64)
         meta[_ORDER] = self.order
         meta[_MAX_CTX] = int(slots * 0.6)
         meta[_FREE : _FREE + 9] = -1
+        meta[_SLOT_LIMIT] = slot_limit
+        meta[_POOL_LIMIT] = pool_limit
         return (
             np.zeros(slots, dtype=np.int64),
             np.zeros(slots, dtype=np.int32),
             np.zeros(slots, dtype=np.int32),
             np.zeros(slots, dtype=np.int32),
-            np.zeros(pool_entries, dtype=np.int32),
+            np.zeros(min(pool_limit, 4 * _START_SLOTS), dtype=np.int32),
             np.zeros(2 * _SEE_CELLS, dtype=np.float64),
             meta,
         )
+
+    def _grow(self) -> None:
+        hkey, hstart, hnsym, htot, pool, see, meta = self._state
+        if meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] and len(hkey) < meta[_SLOT_LIMIT]:
+            size = 2 * len(hkey)
+            bigger = (np.zeros(size, np.int64), np.zeros(size, np.int32), np.zeros(size, np.int32),
+                      np.zeros(size, np.int32))
+            _rehash(hkey, hstart, hnsym, htot, *bigger)
+            hkey, hstart, hnsym, htot = bigger
+            meta[_MAX_CTX] = int(size * 0.6)
+        if meta[_POOL_USED] + _RESERVE > len(pool) and len(pool) < meta[_POOL_LIMIT]:
+            bigger_pool = np.zeros(min(2 * len(pool), int(meta[_POOL_LIMIT])), dtype=np.int32)
+            bigger_pool[: meta[_POOL_USED]] = pool[: meta[_POOL_USED]]
+            pool = bigger_pool
+        self._state = (hkey, hstart, hnsym, htot, pool, see, meta)
 
     @property
     def contexts(self) -> int:
