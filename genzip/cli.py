@@ -137,7 +137,7 @@ def compress(
     dtype: DtypeOption = None,
 ) -> None:
     """Compress a file with any predictor into a self-describing container."""
-    from .coder import decode, encode
+    from .coder import decode, encode, read_header
 
     data = read_input(file)
     predictor = build_predictor(compressor, jobs, device, dtype)
@@ -148,7 +148,13 @@ def compress(
     finally:
         predictor.close()
     write_output(output, blob)
-    rate = f"{8 * len(blob) / len(data):.3f} bits/byte" if data else "empty input"
+    payload = 4 * len(read_header(blob)[1])
+    rate = (
+        f"{8 * len(blob) / len(data):.3f} bits/byte; payload {payload} bytes = "
+        f"{8 * payload / len(data):.3f} bits/byte + header {len(blob) - payload} bytes"
+        if data
+        else "empty input"
+    )
     typer.echo(f"{file}: {len(data)} -> {len(blob)} bytes ({rate}) with {predictor.spec}", err=True)
 
 
@@ -190,29 +196,34 @@ def score(
         predictor = build_predictor(spec, jobs, device, dtype, progress=interactive())
         try:
             for f, data in inputs:
-                results.append((str(f), score_data(data, predictor, chunk)))
+                results.append((str(f), spec, score_data(data, predictor, chunk)))
         finally:
             predictor.close()
     if as_json:
-        typer.echo(json.dumps([{"file": f, **s.as_dict()} for f, s in results], indent=2))
+        typer.echo(json.dumps([{"file": f, **s.as_dict()} for f, _, s in results], indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="bits per byte (lower is better)")
-    for column in ("file", "predictor", "bytes", "bits/byte", "compressor's own bits/byte", "predictor / own"):
-        table.add_column(column, justify="left" if column in ("file", "predictor") else "right")
-    for f, s in results:
+    table.add_column("file", overflow="fold")
+    table.add_column("predictor (full specs below)", overflow="fold")
+    for column in ("bytes", "bits/byte", "compressor's own bits/byte", "predictor / own"):
+        table.add_column(column, justify="right")
+    for f, spec, s in results:
         own = s.native_bits_per_byte
         table.add_row(
             f,
-            s.spec,
+            spec,
             str(s.n_bytes),
             f"{s.bits_per_byte:.3f}",
             "-" if own is None else f"{own:.3f}",
             "-" if own is None else f"{s.bits_per_byte / own:.2f}x",
         )
-    Console().print(table)
+    console = Console(width=max(110, Console().width))
+    console.print(table)
+    for spec in dict.fromkeys(s.spec for _, _, s in results):
+        console.print(f"  {spec}", style="dim", markup=False, soft_wrap=True)
 
 
 def parse_chunk(raw: str) -> int | None:
@@ -263,7 +274,7 @@ def compare(
     )
     from rich.console import Console
 
-    widest = max(len(r.spec) for r in result.results)
+    widest = max(len(r.name or r.spec) for r in result.results)
     Console(width=max(120 + widest, Console().width)).print(rich_table(result))
     for path, text in ((json_out, to_json), (csv_out, to_csv), (markdown_out, to_markdown)):
         if path is not None:
@@ -303,6 +314,58 @@ def train(
     run_training(settings, log=lambda message: typer.echo(message, err=True))
 
 
+PAPER_EXPERIMENTS = ("table1", "context", "scaling", "samples")
+
+
+@app.command()
+def paper(
+    experiment: Annotated[str, typer.Argument(help="table1 | context | scaling | samples")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="directory for the Markdown, JSON and PNG files")] = Path(
+        "paper-results"
+    ),
+    compressor: Annotated[
+        Optional[list[str]], typer.Option("--compressor", "-c", help="predictor spec (default: every known one)")
+    ] = None,
+    n_bytes: Annotated[Optional[int], typer.Option("--bytes", help="bytes per modality (table1, context)")] = None,
+    lm_bytes: Annotated[Optional[int], typer.Option(help="bytes per modality for language models (table1)")] = None,
+    adapter: Annotated[bool, typer.Option(help="table1: add compressors' arithmetic-coded rates (slow)")] = False,
+    steps: Annotated[int, typer.Option(help="scaling: training steps per bytelm size")] = 200,
+    cache: Annotated[Optional[Path], typer.Option(help="per-chunk result cache (default: OUT/cache)")] = None,
+    jobs: JobsOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Reproduce one of the paper's experiments on the shipped corpus (Markdown table + PNG)."""
+    if experiment not in PAPER_EXPERIMENTS:
+        raise InputError(f"unknown experiment {experiment!r}; use one of {', '.join(PAPER_EXPERIMENTS)}")
+    cache_dir = cache or out / "cache"
+    specs = tuple(compressor) if compressor else None
+    extra: dict[str, object] = {"specs": specs} if specs else {}
+    if experiment == "table1":
+        from .experiments.table1 import table1
+
+        report = table1(out, **extra, n_bytes=n_bytes or 32768, lm_bytes=lm_bytes or 2048, adapter=adapter,
+                        jobs=jobs, cache_dir=cache_dir, progress=interactive())  # type: ignore[arg-type]
+    elif experiment == "context":
+        from .experiments.in_context import in_context
+
+        report = in_context(out, **extra, n_bytes=n_bytes or 65536, jobs=jobs, cache_dir=cache_dir,
+                            progress=interactive())  # type: ignore[arg-type]
+    elif experiment == "scaling":
+        from .experiments.scaling import scaling
+
+        report = scaling(out, steps=steps, device=device, jobs=jobs, cache_dir=cache_dir, progress=interactive())
+    else:
+        from .experiments.gallery import gallery
+
+        report = gallery(out, **({"text_specs": specs} if specs else {}), jobs=jobs,
+                         progress=interactive())  # type: ignore[arg-type]
+    for path in report.files:
+        typer.echo(f"wrote {path}", err=True)
+    for spec, why in report.skipped.items():
+        typer.echo(f"skipped {spec}: {why}", err=True)
+    typer.echo(f"{experiment}: {report.seconds:.1f} s", err=True)
+
+
 @app.command("list")
 def list_predictors() -> None:
     """Every available predictor spec with its parameters."""
@@ -311,14 +374,24 @@ def list_predictors() -> None:
 
     from .registry import ENTRIES
 
-    table = Table(title="predictors (spec: name:key=value,...)")
+    from rich.markup import escape
+
+    table = Table(title=escape("predictors (spec: name or name:key=value,...; [default])"))
     table.add_column("name")
     table.add_column("kind")
     table.add_column("what")
     table.add_column("parameters")
+    meanings: dict[str, str] = {}
     for entry in ENTRIES.values():
-        table.add_row(entry.name, entry.kind, entry.summary, "\n".join(p.describe() for p in entry.params) or "-")
-    Console(width=max(120, Console().width)).print(table)
+        parameters = "  ".join(p.describe() for p in entry.params) or "-"
+        table.add_row(entry.name, entry.kind, escape(entry.summary), escape(parameters))
+        for p in entry.params:
+            meanings.setdefault(f"{p.name}: {p.help}", entry.name)
+    console = Console(width=max(120, Console().width))
+    console.print(table)
+    console.print("parameters:", markup=False)
+    for meaning in meanings:
+        console.print(f"  {meaning}", markup=False)
 
 
 def main() -> None:

@@ -67,6 +67,7 @@ class PredictorResult:
     model_size_bytes: int | None
     byte_bits: np.ndarray | None = field(repr=False)  # the surprisal trace, one value per byte
     per_file: list[dict[str, Any]] = field(default_factory=list)
+    name: str = ""  # the spec as the user wrote it (shorter than the canonical `spec`)
 
     @property
     def bits_per_byte(self) -> float | None:
@@ -97,6 +98,7 @@ class PredictorResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "spec": self.spec,
+            "name": self.name,
             "kind": self.kind,
             "bytes": self.n_bytes,
             "total_bits": self.total_bits,
@@ -289,6 +291,7 @@ def compare(
 
     def finish(index: int) -> None:
         results[index] = _assemble(predictors[index], entries[index].kind, inputs, pieces, scores[index])
+        results[index].name = specs[index]
         predictors.pop(index).close()
 
     try:
@@ -402,7 +405,7 @@ def table_rows(comparison: Comparison) -> list[list[str]]:
     for r in comparison.results:
         rows.append(
             [
-                r.spec,
+                r.name or r.spec,
                 r.kind,
                 str(r.n_bytes),
                 _cell(r.bits_per_byte, ".3f"),

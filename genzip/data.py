@@ -167,24 +167,36 @@ def chunks(data: bytes, chunk_size: int | None = CHUNK_SIZE) -> list[bytes]:
     return [bytes(data[i : i + chunk_size]) for i in range(0, len(data), chunk_size)]
 
 
-def corpus_bytes(modality: str, n_bytes: int, seed: int = 0) -> bytes:
-    """The first `n_bytes` of the shipped corpus in a modality (see genzip/corpus/SOURCES.md).
+def corpus_bytes(modality: str, n_bytes: int, seed: int = 0, block: int | None = None) -> bytes:
+    """`n_bytes` of the shipped corpus in a modality (see genzip/corpus/SOURCES.md).
 
     text: Moby-Dick; image: the patches of the shipped photographs, one image
     after another; audio: the shipped 16 kHz recording; random: seeded bytes.
+    Without `block`, the first `n_bytes`; with `block`, n_bytes // block blocks
+    of `block` bytes spread evenly over the whole corpus (block-aligned, each
+    centred in its share), so a small sample sees all of it, not just the start.
     """
     from . import corpus
 
     if modality == "text":
-        data = corpus.text(n_bytes)
+        data = corpus.text()
     elif modality == "image":
-        data = b"".join(image_bytes(p) for p in corpus.IMAGES)[:n_bytes]
+        data = b"".join(image_bytes(p) for p in corpus.IMAGES)
     elif modality == "audio":
-        data = b"".join(audio_bytes(p) for p in corpus.AUDIO)[:n_bytes]
+        data = b"".join(audio_bytes(p) for p in corpus.AUDIO)
     elif modality == "random":
-        data = random_bytes(n_bytes, seed)
+        return random_bytes(n_bytes, seed)
     else:
         raise InputError(f"unknown modality {modality!r}; use one of {', '.join(MODALITIES)}")
     if len(data) < n_bytes:
         raise InputError(f"the shipped {modality} corpus has only {len(data)} bytes, asked for {n_bytes}")
-    return data
+    if block is None or n_bytes <= block:
+        return data[:n_bytes] if block is None else _spread(data, 1, n_bytes)
+    return _spread(data, n_bytes // block, block) + (b"" if n_bytes % block == 0 else data[: n_bytes % block])
+
+
+def _spread(data: bytes, count: int, block: int) -> bytes:
+    """`count` block-aligned blocks of `block` bytes, each centred in its 1/count share of `data`."""
+    slots = len(data) // block
+    starts = [min(slots - 1, int((i + 0.5) * slots / count)) * block for i in range(count)]
+    return b"".join(data[s : s + block] for s in starts)

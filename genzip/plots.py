@@ -107,6 +107,7 @@ def line_figure(
     title: str,
     logx: bool = True,
     reference: float | None = None,
+    logy: bool = False,
 ) -> None:
     """One line per series (None values skipped), e.g. rate vs sequence length."""
     plt = _pyplot()
@@ -117,6 +118,8 @@ def line_figure(
             ax.plot(*zip(*pts), marker="o", linewidth=1.2, label=label)
     if logx:
         ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
     if reference is not None:
         ax.axhline(reference, color="0.5", linestyle="--", linewidth=0.8)
     ax.set_xlabel(xlabel)

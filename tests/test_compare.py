@@ -85,9 +85,8 @@ SPECS = ["gzip:context=64", "zlib:level=1,context=64", "uniformtest", "pairtest"
 def test_compare_numbers_match_independent_computation() -> None:
     result = compare([("a", TEXT), ("b", OTHER)], SPECS, chunk_size=256, jobs=2)
     by_name = {r.spec.split(":")[0]: r for r in result.results}
-    assert [r.spec for r in result.results] == [
-        "gzip:level=9,context=64", "zlib:level=1,context=64", "uniformtest", "pairtest"
-    ]
+    assert [r.name for r in result.results] == SPECS
+    assert [r.spec for r in result.results] == [genzip.predictor(s).spec for s in SPECS]
     chunks = [TEXT[i : i + 256] for i in range(0, 700, 256)] + [OTHER[:256], OTHER[256:]]
     gz = by_name["gzip"]
     assert gz.n_bytes == 1000
@@ -119,12 +118,13 @@ def test_outputs_json_csv_markdown() -> None:
     assert gz["coded_bytes"] == pytest.approx(gz["total_bits"] / 8)
     assert doc["results"][1]["adjusted_rate_percent"] == pytest.approx(100 * (700 + 1000) / 700)
     rows = list(csv.DictReader(io.StringIO(to_csv(result))))
+    gzip_spec = genzip.predictor("gzip:context=32").spec
     assert [(r["predictor"], r["file"]) for r in rows] == [
-        ("gzip:level=9,context=32", "(all)"), ("gzip:level=9,context=32", "a"), ("uniformtest", "(all)"), ("uniformtest", "a")
+        (gzip_spec, "(all)"), (gzip_spec, "a"), ("uniformtest", "(all)"), ("uniformtest", "a")
     ]
     assert float(rows[2]["bits_per_byte"]) == pytest.approx(8.0)
     md = to_markdown(result)
-    assert "| gzip:level=9,context=32 | compressor | 700 |" in md and "| 242.9 |" in md
+    assert "| gzip:context=32 | compressor | 700 |" in md and "| 242.9 |" in md
 
 
 def test_native_only_skips_code_lengths() -> None:
@@ -184,7 +184,7 @@ def test_cli_compare_writes_outputs(tmp_path: Path) -> None:
     run = _cli("compare", "t.txt", "-c", "gzip:context=16", "-c", "zstd:level=1,context=16", "--chunk", "none",
                "--json", "o.json", "--csv", "o.csv", "--markdown", "o.md", "--plot", "o.png", "-j", "1", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert "gzip:level=9,context=16" in run.stdout
+    assert "gzip:context=16" in run.stdout and "zstd:level=1,context=16" in run.stdout
     doc = json.loads((tmp_path / "o.json").read_text())
     assert doc["results"][1]["native_bytes"] > 0 and doc["chunk_size"] is None
     assert (tmp_path / "o.csv").read_text().startswith("predictor,kind,file")
@@ -206,3 +206,54 @@ def test_cli_errors_are_one_line_exit_2(tmp_path: Path, args: list[str], message
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and message in run.stderr and run.stderr.startswith("genzip: error:")
     assert list(tmp_path.iterdir()) == [tmp_path / "t.txt"]
+
+
+# --- the paper's experiments, on tiny inputs -------------------------------------
+
+
+def test_table1_writes_rates(tmp_path: Path) -> None:
+    from genzip.data import corpus_bytes
+    from genzip.experiments.table1 import table1
+
+    report = table1(tmp_path, ["zstd:level=1", "uniformtest", "nosuch"], n_bytes=4096, lm_bytes=2048,
+                    modalities=("text", "random"), jobs=1, cache_dir=tmp_path / "cache")
+    assert report.skipped == {"nosuch": "not in the registry"}
+    doc = json.loads((tmp_path / "table1.json").read_text())
+    text = corpus_bytes("text", 4096, block=2048)
+    zstd = genzip.predictor("zstd:level=1")
+    expected = 100 * sum(zstd.compressed_size(text[i : i + 2048]) for i in (0, 2048)) / 4096
+    assert doc["rows"]["zstd:level=1"]["text|chunk 2048"]["raw"] == pytest.approx(expected)
+    assert doc["rows"]["zstd:level=1"]["text|whole"]["raw"] == pytest.approx(100 * zstd.compressed_size(text) / 4096)
+    uniform = doc["rows"]["uniformtest"]["random|chunk 2048"]
+    assert uniform["raw"] == pytest.approx(100.0) and uniform["adjusted"] == pytest.approx(100 * (2048 + 1000) / 2048)
+    md = (tmp_path / "table1.md").read_text()
+    assert "| uniformtest | 100.0 | 100.0 | 100.0 | 100.0 |" in md
+    assert (tmp_path / "table1.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_in_context_prefix_rates_and_curves(tmp_path: Path) -> None:
+    from genzip.experiments.in_context import in_context, prefix_rates
+
+    bits = np.concatenate([np.full(4, 8.0), np.full(4, 0.0), np.full(4, 8.0), np.full(4, 0.0)])
+    assert prefix_rates(bits, 8, [4, 8]) == {4: 100.0, 8: 50.0}
+    in_context(tmp_path, ["zstd:level=1", "uniformtest"], modalities=("text",), n_bytes=1024, max_length=1024,
+               lm_length=256, lm_sequences=2, jobs=1)
+    doc = json.loads((tmp_path / "in_context.json").read_text())
+    assert doc["lengths"] == [128, 256, 512, 1024]
+    assert doc["curves"]["text"]["uniformtest"] == {"128": pytest.approx(100.0), "256": pytest.approx(100.0)}
+    zstd = doc["curves"]["text"]["zstd:level=1"]
+    assert zstd["128"] > zstd["1024"]  # longer sequences compress better
+    assert (tmp_path / "in_context_text.png").exists()
+
+
+def test_gallery_tiny(tmp_path: Path) -> None:
+    import wave as wave_module
+
+    from genzip.experiments.gallery import gallery
+
+    gallery(tmp_path, ["zstd:level=1,context=64"], ["gzip:context=64"], prompt_bytes=50, text_bytes=20,
+            image_rows=3, audio_prompt=128, audio_bytes=40, jobs=1)
+    assert "| zstd:level=1,context=64 |" in (tmp_path / "text.md").read_text()
+    with wave_module.open(str(tmp_path / "audio" / "gzip_context-64.wav")) as w:
+        assert w.getnframes() == 168 and w.getsampwidth() == 1 and w.getframerate() == 16000
+    assert (tmp_path / "image.png").exists() and (tmp_path / "audio.png").exists()
