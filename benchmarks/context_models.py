@@ -71,10 +71,14 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     for spec in specs:
         p = genzip.predictor(spec)
-        _, compile_t = timed(lambda: (p.score(symbols[:64]), p.distributions(symbols[:8]), p.distribution()))
+        _, compile_t = timed(
+            lambda: (p.score(symbols[:64]), p.distributions(symbols[:8]), p.distribution(), p.observe(0))
+        )
         p.reset()
         bits, score_t = timed(p.score, symbols)
         bpb = float(bits.sum()) / n
+        memory, events = p.memory_bytes(), p.limit_events
+        _, fork_t = timed(p.fork)
         m = min(args.dist_bytes, n)
         p.reset()
 
@@ -92,14 +96,13 @@ def main() -> None:
                 p.observe(s)
 
         _, step_t = timed(step)
-        _, fork_t = timed(p.fork)
         print(f"{p.spec}")
         print(f"  numba compile (first calls)   {compile_t.wall:6.2f} s")
         print(f"  scoring                       {rate(n, score_t)}")
         print(f"  full distributions (batched)  {rate(m, dist_t)}   [{m} bytes]")
         print(f"  distribution()+observe()      {rate(steps, step_t)}   [{steps} bytes, Python loop]")
-        print(f"  memory {p.memory_bytes() / 2**20:.0f} MiB allocated, {p.limit_events} limit events, "
-              f"fork {fork_t.wall * 1e3:.0f} ms")
+        print(f"  after scoring: {memory / 2**20:.0f} MiB allocated, {events} memory-limit events, "
+              f"fork() {fork_t.wall * 1e3:.0f} ms")
         print(f"  bits/byte                     {bpb:.4f}")
         print()
         results[spec] = {"bpb": bpb, "score": n / score_t.cpu, "dist": m / dist_t.cpu}

@@ -226,7 +226,7 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             "ppm",
             "genzip.context_models.ppm:PpmPredictor",
-            "PPM with method-D escapes, exclusions and update exclusion (numba)",
+            "PPM: SEE-refined escapes, exclusions, inherited counts (numba)",
             "context model",
             (
                 Param("order", int, 5, "longest context in bytes", minimum=0, maximum=7),

@@ -1,16 +1,24 @@
-"""PPM (prediction by partial matching) with PPMD escapes, exclusions and update exclusion.
+"""PPM (prediction by partial matching): escapes refined by SEE, exclusions, inherited counts.
 
 For the next byte, contexts of order N, N-1, ..., 0 (the last k bytes) are
-tried from the longest. A context that has seen T counts over u distinct
-bytes (after removing the *excluded* bytes already predicted by a longer
-context) gives byte s the probability (2 c_s - 1) / 2T and escapes to the
-next shorter context with probability u / 2T (Howard's method D). What
-escapes from order 0 is spread uniformly over the bytes never mentioned
-(order -1), so every byte has probability > 0 and the 256 entries are a
-full distribution. After a byte is seen, its count is raised in the context
-that predicted it and it is added to every longer context (update
-exclusion); counts are halved when one exceeds `MAX_COUNT`, which keeps the
-model adaptive.
+tried from the longest. In a context whose non-excluded bytes (those not
+already offered by a longer context) have counts c_s summing to T over u
+distinct bytes, the escape probability e starts from Howard's method D,
+u / 2T, and is refined by secondary escape estimation (SEE, as in PPMZ /
+PPMd): a cell keyed by (order, u, log2 T, whether this is the first context
+tried, whether the previous byte was predicted by its first context) counts
+how often such contexts really escaped, shrunk towards u / 2T by
+`SEE_PRIOR` pseudo-observations. The remaining 1 - e is shared in
+proportion to c_s - `DISCOUNT`. What escapes from order 0 is spread
+uniformly over the bytes never offered (order -1), so every byte has
+probability > 0 and the 256 entries form a full distribution.
+
+After a byte is seen, its count is raised in the context that predicted it
+and it is added to every longer context (update exclusion) with an inherited
+starting count 1 + `INHERIT` * (its share of the predicting context), as in
+PPMd's information inheritance; counts are halved when one exceeds
+`MAX_COUNT`, which keeps the model adaptive. Everything is integer counts
+plus plain float64 arithmetic, so it is bit-reproducible on any IEEE machine.
 
 Data structures (numba-friendly, exact keys, no hash collisions): an
 open-addressing hash table maps (order, last k bytes) to a context slot
@@ -20,11 +28,10 @@ in size when full (freed blocks go to per-size free lists).
 
 Memory: the tables start small and double as they fill, up to `memory` bytes
 in all. When the context table (60 % full) or the pool cannot grow any more,
-the model *flushes*: it forgets every statistic, then
-relearns from the last `order` bytes, exactly as a fresh model reset with
-those bytes as its context (PPMd's "restart" policy). Growth before a flush
-is about 30-40 bytes per new context; 1 MiB of English text at order 5
-creates about 1.1 M contexts.
+the model *flushes*: it forgets every statistic, then relearns from the last
+`order` bytes, exactly as a fresh model reset with those bytes as its
+context (PPMd's "restart" policy). A context costs about 40 bytes (hash slot
+at 60 % load plus its entries).
 """
 
 from __future__ import annotations
@@ -357,7 +364,7 @@ def _learn(hkey, hstart, hnsym, htot, pool, see, meta, symbols):  # type: ignore
 
 
 class PpmPredictor(NumbaContextModel):
-    """PPM with method-D escapes, exclusions and update exclusion; see the module docstring."""
+    """PPM with SEE-refined escapes, exclusions and inherited counts; see the module docstring."""
 
     _dist = _dist
     _dists = _dists
@@ -407,8 +414,3 @@ class PpmPredictor(NumbaContextModel):
             bigger_pool[: meta[_POOL_USED]] = pool[: meta[_POOL_USED]]
             pool = bigger_pool
         self._state = (hkey, hstart, hnsym, htot, pool, see, meta)
-
-    @property
-    def contexts(self) -> int:
-        """Contexts currently stored."""
-        return int(self._state[-1][_N_CTX])
