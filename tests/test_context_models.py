@@ -342,6 +342,14 @@ def test_round_trip(spec: str, name: str) -> None:
         assert len(blob) < len(data)
 
 
+@pytest.mark.parametrize(
+    "spec", ["ppm:order=0", "ppm:order=7", "ctw:depth=0", "ctw:depth=16,memory=8m", "order:k=0", "order:k=7"]
+)
+def test_extreme_parameters_round_trip(spec: str) -> None:
+    data = TEXT[:600] + TORTURE["random"][:200]
+    assert genzip.decompress(genzip.compress(data, spec)) == data
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.binary(max_size=300), spec=st.sampled_from(SPECS), chunk=st.sampled_from([None, 64]))
 def test_round_trip_property(data: bytes, spec: str, chunk: int | None) -> None:
