@@ -26,7 +26,13 @@ to other contexts, the one with the fewest visits is evicted and the new context
 starts from empty statistics; the model never grows past `memory`. Counts are
 halved above `COUNT_LIMIT` (bounded integers; keeps the model adaptive). With
 ample memory and short inputs the model is exact CTW (tests compare it with a
-brute-force reference).
+brute-force reference). On 1 MiB of Moby-Dick at depth 6 the default 256m
+(196 MiB of blocks) sees about 350 k evictions; 64m costs 2.4 % in bits/byte.
+
+`score()` claims a byte's blocks before computing p(byte), the full
+distribution only looks them up, so the two differ (beyond rounding) only
+for a byte whose claim evicts a block another depth of the same byte still
+uses; coding always uses the full path on both sides, so it is unaffected.
 """
 
 from __future__ import annotations
@@ -255,7 +261,9 @@ class CtwPredictor(NumbaContextModel):
     _learn = _learn
     _LIMIT_EVENTS = _EVICTIONS
 
-    def __init__(self, options: RuntimeOptions, depth: int = 6, alpha: float = 0.5, memory: int = 256 << 20) -> None:
+    def __init__(
+        self, options: RuntimeOptions, depth: int = 6, alpha: float = 0.5, memory: int = 256 << 20
+    ) -> None:
         self.depth = depth
         self.alpha = alpha
         self.memory = memory
