@@ -80,6 +80,18 @@ def with_context(spec: str, context: int | None) -> str:
     return f"{spec}{',' if ':' in spec else ':'}context={context}"
 
 
+def with_lookahead(spec: str, lookahead: int | None) -> str:
+    """Add or override the `lookahead` parameter of a compressor spec."""
+    if lookahead is None:
+        return spec
+    from .registry import parse_spec
+
+    entry, _ = parse_spec(spec)
+    if not any(p.name == "lookahead" for p in entry.params):
+        raise SpecError(f"{entry.name} has no lookahead parameter (only the code-length compressors do)")
+    return f"{spec}{',' if ':' in spec else ':'}lookahead={lookahead}"
+
+
 def build_predictor(
     spec: str, jobs: int | None = None, device: str = "auto", dtype: str | None = None, progress: bool = False
 ) -> SequencePredictor:
@@ -103,6 +115,9 @@ def sample(
     top_k: Annotated[Optional[int], typer.Option(help="keep only the k most likely symbols")] = None,
     top_p: Annotated[Optional[float], typer.Option(help="keep the smallest set with this much probability")] = None,
     context: Annotated[Optional[int], typer.Option(help="override the compressor's context window (bytes)")] = None,
+    lookahead: Annotated[
+        Optional[int], typer.Option(help="compressors: score continuations of up to K bytes (spec lookahead=K)")
+    ] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="write here instead of stdout")] = None,
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
@@ -112,7 +127,7 @@ def sample(
     from .sampler import sample as draw_sample
 
     prompt_bytes = read_input(prompt_file) if prompt_file is not None else prompt.encode()
-    predictor = build_predictor(with_context(compressor, context), jobs, device, dtype)
+    predictor = build_predictor(with_lookahead(with_context(compressor, context), lookahead), jobs, device, dtype)
     try:
         out = draw_sample(predictor, prompt_bytes, n, temperature, top_k, top_p, seed, progress=interactive())
     finally:

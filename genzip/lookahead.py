@@ -11,9 +11,8 @@ Lookahead (`lookahead=K`)
     For an LZ compressor that misprices matches: the first bytes of a match are
     coded as literals and only later does the match pay them back, which a
     per-byte normalisation cannot credit. So we also score whole continuations
-    c (up to K bytes) copied from what followed earlier occurrences of the
-    current suffix in the context (as an LZ77 copy would produce them, overlap
-    allowed), and credit each one to its first byte at the compressor's own
+    c (2 to K bytes) copied from what followed earlier occurrences of the
+    current suffix in the context, and credit each one to its first byte at the compressor's own
     per-byte rate for it, (l(x.c) - l(x)) / |c|:
 
         w(b) = 2^-cost(b) + sum over continuations c starting with b of 2^-(l(x.c) - l(x))/|c|
@@ -60,9 +59,10 @@ def weights_from_units(units: np.ndarray) -> np.ndarray:
 def continuation_candidates(context: bytes, horizon: int, limit: int = MAX_CONTINUATIONS) -> list[bytes]:
     """Up to `limit` distinct continuations (2..horizon bytes) of `context`, best first.
 
-    Each is what followed an earlier occurrence of the context's current suffix,
-    copied LZ77-style (a copy may run into the bytes it produces). Ranked by the
-    length of the matching suffix, then by recency.
+    Each is what followed an earlier occurrence of the context's current suffix
+    (cut at the end of the context; periodic self-overlapping copies are not
+    proposed, they mostly fed repetition loops in samples). Ranked by the length
+    of the matching suffix, then by recency; never by byte value.
     """
     n = len(context)
     if horizon < 2 or n < 2:
@@ -86,12 +86,8 @@ def continuation_candidates(context: bytes, horizon: int, limit: int = MAX_CONTI
     out: list[bytes] = []
     seen: set[bytes] = set()
     for i in ends[order[: 8 * limit]].tolist():
-        distance = n - i
-        reach = min(horizon, distance)
-        piece = context[i : i + reach]
-        while len(piece) < horizon:  # overlapping copy, as LZ77 decodes it
-            piece += piece[: horizon - len(piece)]
-        if piece not in seen:
+        piece = context[i : i + horizon]
+        if len(piece) >= 2 and piece not in seen:
             seen.add(piece)
             out.append(piece)
             if len(out) == limit:

