@@ -40,9 +40,9 @@ class NumbaContextModel(SequencePredictor):
     """Base for byte-level context models whose kernels are numba functions."""
 
     _dist: Callable[..., None]
-    _dists: Callable[..., None]
-    _score: Callable[..., None]
-    _learn: Callable[..., None]
+    _dists: Callable[..., int]
+    _score: Callable[..., int]
+    _learn: Callable[..., int]
     #: index in `meta` of the counter of memory-limit events (flushes or evictions)
     _LIMIT_EVENTS: int
 
@@ -120,7 +120,7 @@ class NumbaContextModel(SequencePredictor):
 
     # -- memory --------------------------------------------------------------
     def memory_bytes(self) -> int:
-        """Bytes allocated for the model's tables (fixed by the `memory` setting)."""
+        """Bytes allocated for the model's tables now (at most the `memory` setting)."""
         return int(sum(a.nbytes for a in self._state))
 
     @property
