@@ -12,7 +12,8 @@ Lookahead (`lookahead=K`)
     coded as literals and only later does the match pay them back, which a
     per-byte normalisation cannot credit. So we also score whole continuations
     c (2 to K bytes) copied from what followed earlier occurrences of the
-    current suffix in the context, and credit each one to its first byte at the compressor's own
+    current suffix in the context (matching at least half as far back as the
+    longest match), and credit each one to its first byte at the compressor's own
     per-byte rate for it, (l(x.c) - l(x)) / |c|:
 
         w(b) = 2^-cost(b) + sum over continuations c starting with b of 2^-(l(x.c) - l(x))/|c|
@@ -45,6 +46,8 @@ MAX_GAP_BITS = 60
 _FRACTION = np.array([2.0 ** (-i / UNITS) for i in range(UNITS)], dtype=np.float64)
 #: continuations scored per position when lookahead is on
 MAX_CONTINUATIONS = 16
+#: continuations come from suffix matches at least this fraction (in 16ths) of the longest one
+MIN_MATCH_FRACTION_16 = 8
 #: longest suffix match looked for when ranking continuations
 MAX_SUFFIX = 32
 
@@ -60,7 +63,7 @@ def continuation_candidates(context: bytes, horizon: int, limit: int = MAX_CONTI
     """Up to `limit` distinct continuations (2..horizon bytes) of `context`, best first.
 
     Each is what followed an earlier occurrence of the context's current suffix
-    (cut at the end of the context; periodic self-overlapping copies are not
+    matching at least half as long as the longest such occurrence (cut at the end of the context; periodic self-overlapping copies are not
     proposed, they mostly fed repetition loops in samples). Ranked by the length
     of the matching suffix, then by recency; never by byte value.
     """
@@ -79,7 +82,7 @@ def continuation_candidates(context: bytes, horizon: int, limit: int = MAX_CONTI
         match += alive
         if not alive.any():
             break
-    found = np.nonzero(match)[0]
+    found = np.nonzero(match * 16 >= max(1, int(match.max())) * MIN_MATCH_FRACTION_16)[0]
     if len(found) == 0:
         return []
     order = found[np.lexsort((-ends[found], -match[found]))]

@@ -1,0 +1,220 @@
+"""Better compressor predictors: exact code lengths, calibration and lookahead stay exact and decodable."""
+
+from __future__ import annotations
+
+import bz2
+import math
+import zlib
+
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import genzip
+import genzip.corpus
+from genzip import deflate_exact
+from genzip.cli import app
+from genzip.compressors import bz2_bits, probabilities_from_lengths, zstd_bits
+from genzip.errors import GenzipError, SpecError
+from genzip.lookahead import Calibrator, continuation_candidates, weights_from_units
+
+TEXT = genzip.corpus.text(3000, offset=7000)
+CONTEXTS = {
+    "empty": b"",
+    "text": TEXT[:2048],
+    "binary": bytes(np.random.default_rng(0).integers(0, 256, 700, dtype=np.uint8)),
+    "run": b"a" * 600,
+    "alphabet": bytes(range(256)) * 3,
+}
+TAILS = [bytes([b]) for b in range(256)] + [b"", b"the whale", TEXT[2048:2064]]
+
+
+@pytest.mark.parametrize("wbits,trailer", [(31, 8), (15, 4)])
+@pytest.mark.parametrize("name", sorted(CONTEXTS))
+def test_exact_deflate_bits_round_up_to_the_librarys_bytes(wbits: int, trailer: int, name: str) -> None:
+    """Z_FINISH writes the same blocks as Z_BLOCK, byte-padded, plus the trailer (empty input: no block)."""
+    context = CONTEXTS[name]
+    bits = deflate_exact.ExactDeflate(9, wbits).continuation_bits(context, TAILS)
+    for tail, b in zip(TAILS, bits.tolist()):
+        if not context + tail:
+            continue
+        c = zlib.compressobj(9, zlib.DEFLATED, wbits)
+        size = len(c.compress(context + tail) + c.flush())
+        assert size == math.ceil(b / 8) + trailer
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_exact_deflate_bits_match_pythons_block_flush(level: int) -> None:
+    """Python's zlib hands out exactly the whole bytes of the same Z_BLOCK stream; fewer than 8 bits stay held."""
+    exact = deflate_exact.ExactDeflate(level, 15)
+    for data in (TEXT[:1], TEXT[:500], TEXT, CONTEXTS["binary"]):
+        c = zlib.compressobj(level, zlib.DEFLATED, 15)
+        emitted = len(c.compress(data) + c.flush(zlib.Z_BLOCK))
+        assert emitted == exact.bits(data) // 8
+        assert exact.bits(data) == exact.continuation_bits(data[:100], [data[100:]])[0]
+
+
+def test_missing_libz_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    deflate_exact.libz.cache_clear()
+    monkeypatch.setattr(deflate_exact, "_candidate_paths", lambda: ["/nonexistent/libz.so"])
+    try:
+        with pytest.raises(deflate_exact.DeflateUnavailable, match="resolution=bytes"):
+            deflate_exact.ExactDeflate(9, 15)
+        assert issubclass(deflate_exact.DeflateUnavailable, GenzipError)
+    finally:
+        deflate_exact.libz.cache_clear()
+
+
+@pytest.mark.parametrize("name", sorted(CONTEXTS))
+def test_bz2_bits_strip_only_the_final_zero_padding(name: str) -> None:
+    for tail in (b"", b"x", b"\x00" * 9):
+        stream = bz2.compress(CONTEXTS[name] + tail, 9)
+        bits = bz2_bits(stream)
+        pad = 8 * len(stream) - bits
+        assert 0 <= pad <= 7
+        value = int.from_bytes(stream, "big")
+        assert value & ((1 << pad) - 1) == 0  # the stripped bits are zero ...
+        assert (value >> (pad + 32)) & ((1 << 48) - 1) == 0x177245385090  # ... and follow the end marker + CRC
+
+
+def test_zstd_bits_remove_between_one_and_eight_bits_per_bitstream() -> None:
+    compressor = zstandard.ZstdCompressor(level=19)
+    frame = compressor.compress(TEXT)  # one compressed block: 4 Huffman literal streams + the sequence stream
+    removed = 8 * len(frame) - zstd_bits(frame)
+    assert 5 <= removed <= 40
+    random = compressor.compress(CONTEXTS["binary"])  # incompressible: a raw block, nothing to remove
+    assert zstd_bits(random) == 8 * len(random)
+
+
+def test_bytes_resolution_is_the_papers_formula_bit_for_bit() -> None:
+    for spec in ("gzip:resolution=bytes", "zstd:level=3,resolution=bytes"):
+        p = genzip.predictor(spec, jobs=1)
+        p.reset(TEXT[:300])
+        assert np.array_equal(p.distribution(), probabilities_from_lengths(p.candidate_lengths(TEXT[:300])))
+
+
+def test_bits_resolution_is_the_default_and_uses_exact_lengths() -> None:
+    p = genzip.predictor("gzip", jobs=1)
+    assert "resolution=bits" in p.spec
+    p.reset(TEXT[:500])
+    lengths = deflate_exact.ExactDeflate(9, 31).continuation_bits(TEXT[:500], [bytes([b]) for b in range(256)])
+    assert np.array_equal(p.distribution(), probabilities_from_lengths(lengths))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "gzip:lookahead=16",
+        "gzip:calibrate=true",
+        "gzip:lookahead=8,calibrate=true,context=256",
+        "zlib:resolution=bytes,lookahead=8",
+        "zstd:level=3,lookahead=8,calibrate=true",
+        "bz2:lookahead=4",
+        "lzma:preset=6,calibrate=true",
+    ],
+)
+def test_improved_predictors_round_trip(spec: str) -> None:
+    data = TEXT[2100:2160] + bytes([0, 255, 7]) + TEXT[2100:2120]
+    blob = genzip.compress(data, genzip.predictor(spec, jobs=2))
+    assert genzip.decompress(blob, jobs=1) == data
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.binary(max_size=40) | st.text(alphabet="ab \n", max_size=50).map(str.encode))
+def test_lookahead_calibrated_gzip_round_trips_any_bytes(data: bytes) -> None:
+    predictor = genzip.predictor("gzip:lookahead=8,calibrate=true,context=128", jobs=1)
+    assert genzip.decompress(genzip.compress(data, predictor), jobs=1) == data
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("spec", ["gzip:lookahead=16,calibrate=true", "zstd:level=3,lookahead=8"])
+def test_distributions_bit_identical_to_stepping(spec: str, jobs: int) -> None:
+    data = np.frombuffer(TEXT[2048:2078], dtype=np.uint8).astype(np.int64)
+    batched = genzip.predictor(spec, jobs=jobs)
+    batched.reset(TEXT[:2048])
+    many = batched.distributions(data)
+    stepper = genzip.predictor(spec, jobs=jobs)
+    stepper.reset(TEXT[:2048])
+    for i, b in enumerate(data.tolist()):
+        assert np.array_equal(stepper.distribution(), many[i])
+        stepper.observe(b)
+    assert np.array_equal(stepper.distribution(), batched.distribution())
+    batched.close()
+    stepper.close()
+
+
+def test_fork_carries_the_calibration_state() -> None:
+    p = genzip.predictor("zlib:calibrate=true,context=64", jobs=1)
+    p.reset(b"")
+    for b in b"abracadabra":
+        p.distribution()
+        p.observe(b)
+    twin = p.fork()
+    assert np.array_equal(twin.distribution(), p.distribution())
+    twin.observe(ord("x"))
+    assert not np.array_equal(twin.distribution(), p.distribution())
+
+
+@pytest.mark.parametrize("context", [TEXT[:2048], b"abcdefghij" * 5 + b"abcde", b"", b"z"])
+def test_lookahead_distribution_is_proper(context: bytes) -> None:
+    p = genzip.predictor("gzip:lookahead=16", jobs=1)
+    p.reset(context)
+    probs = p.distribution()
+    assert probs.dtype == np.float64 and probs.shape == (256,)
+    assert (probs > 0).all() and abs(probs.sum() - 1) < 1e-12
+
+
+def test_lookahead_predicts_the_continuation_of_a_long_match() -> None:
+    context = TEXT[:1500] + TEXT[200:260]  # the last 60 bytes repeat earlier text
+    nxt = TEXT[260]
+    plain, look = genzip.predictor("gzip", jobs=1), genzip.predictor("gzip:lookahead=16", jobs=1)
+    plain.reset(context)
+    look.reset(context)
+    assert look.distribution()[nxt] > max(0.5, plain.distribution()[nxt])
+
+
+def test_candidates_rank_by_match_length_then_recency_not_byte_value() -> None:
+    # "Q" is followed by "a" (older) and "z" (newer); "xQ" matches 2 bytes and is followed by "m"
+    context = b"1Qa2Qz3xQm4xQ"
+    assert [c[0] for c in continuation_candidates(context, 3)] == [ord("m"), ord("z"), ord("a")]
+    # equal costs give exactly equal probabilities, whatever the byte values
+    probs = weights_from_units(np.zeros(256, dtype=np.int64))
+    assert (probs == probs[0]).all()
+
+
+def test_calibration_costs_at_most_the_mixture_bound() -> None:
+    """A Bayesian mixture is never more than log2(#experts) bits behind its best expert (here T=1, no mixing)."""
+    data = bytes(np.random.default_rng(1).integers(0, 256, 60, dtype=np.uint8))
+    plain = genzip.score(data, genzip.predictor("zlib:context=256", jobs=1)).total_bits
+    calibrated = genzip.score(data, genzip.predictor("zlib:context=256,calibrate=true", jobs=1)).total_bits
+    experts = len(Calibrator.INVERSE_TEMPERATURES_8) * len(Calibrator.UNIFORM_WEIGHTS)
+    assert calibrated <= plain + math.log2(experts) + 1e-9
+    assert calibrated < plain - 5  # on random bytes the flatter experts win
+
+
+def test_sampling_with_lookahead_is_deterministic() -> None:
+    prompt = TEXT[:1024]
+    p = genzip.predictor("gzip:lookahead=16", jobs=1)
+    first = genzip.sample(p, prompt, n=24, seed=3, temperature=0.7)
+    assert first == genzip.sample(p, prompt, n=24, seed=3, temperature=0.7)
+    assert len(first) == 24
+
+
+def test_cli_sample_lookahead() -> None:
+    runner = CliRunner()
+    args = ["sample", "-c", "gzip", "--lookahead", "16", "--prompt", "Call me Ishmael.", "-n", "12", "--seed", "0",
+            "-j", "1"]
+    ok = runner.invoke(app, args)
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout_bytes == runner.invoke(app, args).stdout_bytes
+    bad = runner.invoke(app, ["sample", "-c", "ctw", "--lookahead", "16", "-n", "3"])
+    assert isinstance(bad.exception, SpecError)
+
+
+@pytest.mark.parametrize("spec", ["gzip:resolution=exact", "gzip:lookahead=1", "zstd:lookahead=-2"])
+def test_bad_adapter_options_are_spec_errors(spec: str) -> None:
+    with pytest.raises(SpecError):
+        genzip.predictor(spec, jobs=1)
