@@ -345,6 +345,8 @@ def paper(
     lm_bytes: Annotated[Optional[int], typer.Option(help="bytes per modality for language models (table1)")] = None,
     adapter: Annotated[bool, typer.Option(help="table1: add compressors' arithmetic-coded rates (slow)")] = False,
     steps: Annotated[int, typer.Option(help="scaling: training steps per bytelm size")] = 200,
+    lr: Annotated[Optional[float], typer.Option(help="scaling: peak learning rate (default: genzip train's)")] = None,
+    shipped: Annotated[bool, typer.Option(help="scaling: use shipped bytelm checkpoints where they exist")] = True,
     cache: Annotated[Optional[Path], typer.Option(help="per-chunk result cache (default: OUT/cache)")] = None,
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
@@ -368,7 +370,8 @@ def paper(
     elif experiment == "scaling":
         from .experiments.scaling import scaling
 
-        report = scaling(out, steps=steps, device=device, jobs=jobs, cache_dir=cache_dir, progress=interactive())
+        report = scaling(out, steps=steps, device=device, jobs=jobs, cache_dir=cache_dir, progress=interactive(),
+                         shipped=shipped, lr=lr)
     else:
         from .experiments.gallery import gallery
 

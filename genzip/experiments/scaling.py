@@ -34,8 +34,16 @@ def scaling(
     jobs: int | None = None,
     cache_dir: Path | None = None,
     progress: bool = False,
+    shipped: bool = True,
+    lr: float | None = None,
 ) -> Report:
-    """Train (or reuse) one bytelm per size, score held-out data of growing size; write scaling.md/.json/.png."""
+    """Train (or reuse) one bytelm per size, score held-out data of growing size; write scaling.md/.json/.png.
+
+    With `shipped`, a size that has a checkpoint shipped in `genzip/checkpoints`
+    (trained on the same 90% of Moby-Dick) uses it instead of training here.
+    `lr` overrides the training default peak learning rate.
+    """
+    from ..language_models.bytelm import shipped_checkpoint
     from ..language_models.train import TrainSettings, load_data, train
 
     out_dir = prepare_dir(out_dir)
@@ -47,21 +55,29 @@ def scaling(
     trained: dict[str, dict[str, float]] = {}
     measured: dict[str, dict[int, tuple[float, float, int]]] = {}
     timings: dict[str, float] = {}
+    origin: dict[str, str] = {}
     with Timer() as total:
         for size in sizes:
             path = checkpoints / f"bytelm-{size}-steps{steps}-batch{batch}-seq{seq_len}.pt"
+            if shipped and shipped_checkpoint(size).is_file():
+                path = shipped_checkpoint(size)
+                origin[size] = "shipped checkpoint (genzip/checkpoints/README.md)"
+            else:
+                origin[size] = f"trained here: {steps} steps x batch {batch} x {seq_len} bytes, device {device}"
             with Timer() as t:
                 if not path.is_file():
+                    extra = {} if lr is None else {"lr": lr}
                     result = train(
                         TrainSettings(size=size, data=(MOBY_DICK,), steps=steps, batch=batch, seq_len=seq_len,
                                       eval_every=steps, eval_bytes=8192, warmup=max(1, steps // 10), device=device,
-                                      export=path),
+                                      export=path, **extra),
                         log=lambda m: None,
                         show_progress=progress,
                     )
                     trained[size] = {"train_seconds": result.seconds, "parameters": result.parameters,
                                      "held_out_bits_per_byte": result.eval_bits_per_byte}
-            timings[f"train {size} ({steps} steps)"] = t.seconds
+            if size in trained:
+                timings[f"train {size} ({steps} steps)"] = t.seconds
             spec = f"bytelm:size={size},checkpoint={path}"
             with Timer() as t:
                 comparison = compare([("held-out", held[: max(dataset_sizes)])], [spec], 2048, jobs=jobs,
@@ -89,22 +105,21 @@ def scaling(
         rate, _, model_bytes = measured[size][max(dataset_sizes)]
         return rate + 100 * model_bytes / n
 
-    headers = ["model", "parameters", "held-out raw rate %"] + [
+    headers = ["model", "parameters", "weights", "held-out raw rate %"] + [
         f"adjusted, {_human(n)}{'' if n in dataset_sizes else ' (extrap.)'}" for n in all_sizes
     ]
     body = []
     for size in sizes:
         model_bytes = measured[size][max(dataset_sizes)][2]
-        body.append([f"bytelm {size}", f"{model_bytes // 2:,}", pct(measured[size][max(dataset_sizes)][0])]
+        body.append([f"bytelm {size}", f"{model_bytes // 2:,}", origin[size], pct(measured[size][max(dataset_sizes)][0])]
                     + [pct(adjusted(size, n)) for n in all_sizes])
     for spec, rates in base.items():
-        body.append([f"{spec} (own output, chunk 2048)", "0", pct(rates[max(dataset_sizes)])]
+        body.append([f"{spec} (own output, chunk 2048)", "0", "-", pct(rates[max(dataset_sizes)])]
                     + [pct(rates.get(n, rates[max(dataset_sizes)])) for n in all_sizes])
     lines = [
         "# Model size vs dataset size: adjusted compression rate (%) (lower is better)",
         "",
-        f"bytelm models trained on the first 90% of Moby-Dick ({steps} steps, batch {batch}, "
-        f"{seq_len}-byte sequences, device {device}); scored on prefixes of the held-out 10% "
+        "bytelm models trained on the first 90% of Moby-Dick (see the weights column); scored on prefixes of the held-out 10% "
         f"({len(held):,} bytes) in 2048-byte chunks. Adjusted = (coded size + 2 bytes x parameters) / data size. "
         f"Columns marked 'extrap.' reuse the rate measured on {_human(max(dataset_sizes))} for a bigger dataset.",
         "",
@@ -116,12 +131,12 @@ def scaling(
         f"- bytelm {s}: {int(v['parameters']):,} parameters, {v['train_seconds']:.0f} s, "
         f"held-out {v['held_out_bits_per_byte']:.3f} bits/byte"
         for s, v in trained.items()
-    ] or ["- (checkpoints reused from an earlier run)"]
+    ] or ["- (no training in this run: shipped or earlier checkpoints)"]
     lines += ["", "## Wall time", "", f"Measured on {machine_note()} (shared with other jobs while running).", ""]
     lines += [f"- {k}: {v:.1f} s" for k, v in timings.items()] + [f"- total: {report.seconds:.1f} s", ""]
     write_text(out_dir / "scaling.md", "\n".join(lines) + "\n")
     write_text(out_dir / "scaling.json", json.dumps(
-        {"steps": steps, "batch": batch, "seq_len": seq_len, "trained": trained,
+        {"steps": steps, "batch": batch, "seq_len": seq_len, "lr": lr, "trained": trained, "weights": origin,
          "measured": {s: {str(n): {"raw": v[0], "adjusted": v[1], "model_bytes": v[2]} for n, v in m.items()}
                       for s, m in measured.items()},
          "baselines": base, "seconds": timings}, indent=2))
