@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import genzip  # noqa: E402
 import genzip.corpus  # noqa: E402
 from genzip.compressors import CodeLengthPredictor  # noqa: E402
-from genzip.lookahead import UNITS, Calibrator, lookahead_units, weights_from_units  # noqa: E402
+from genzip.lookahead import Calibrator, combine, evidence  # noqa: E402
 from genzip.predictor import normalise  # noqa: E402
 
 COMPRESSORS = ["gzip", "zstd", "lzma", "brotli", "bz2", "ppmd"]
@@ -72,17 +72,17 @@ def _predictor(spec: str) -> CodeLengthPredictor:
 
 
 def _units_block(name: str, buffer: bytes, positions: list[int]) -> np.ndarray:
-    """Units (paper, bits, lookahead) for the context ending before each position: (n, 3, 256) int64."""
+    """Evidence (paper, bits, lookahead) for the context ending before each position: (n, 3, 2, 256) int64."""
     paper = _predictor(f"{name}:resolution=bytes")
     look = _predictor(f"{name}:lookahead={HORIZON}")
-    out = np.empty((len(positions), 3, 256), dtype=np.int64)
+    out = np.empty((len(positions), 3, 2, 256), dtype=np.int64)
     for row, pos in enumerate(positions):
         ctx = buffer[max(0, pos - CONTEXT) : pos]
-        out[row, 0] = paper.candidate_lengths(ctx) * UNITS
+        out[row, 0] = evidence(paper.candidate_lengths(ctx))
         items, continuations = look.items(ctx)
         lengths = look.code_lengths(ctx, items)
-        out[row, 1] = lengths[:256] * UNITS
-        out[row, 2] = lookahead_units(lengths[:256], int(lengths[256]), continuations, lengths[257:])
+        out[row, 1] = evidence(lengths[:256])
+        out[row, 2] = evidence(lengths[:256], int(lengths[256]), continuations, lengths[257:])
     return out
 
 
@@ -96,12 +96,12 @@ def all_units(name: str, buffer: bytes, start: int, jobs: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def code_lengths(units: np.ndarray, symbols: np.ndarray, calibrate: bool) -> np.ndarray:
+def code_lengths(units: np.ndarray, symbols: np.ndarray, calibrate: bool, lookahead: bool) -> np.ndarray:
     """-log2 p(symbol) per position, exactly as the predictor computes p."""
     if not calibrate:
-        probs = normalise(weights_from_units(units))
+        probs = normalise(combine(units))
         return -np.log2(probs[np.arange(len(symbols)), symbols])
-    calibrator = Calibrator()
+    calibrator = Calibrator(lookahead)
     out = np.empty(len(symbols))
     for i, s in enumerate(symbols.tolist()):
         experts = calibrator.experts(units[i])
@@ -130,11 +130,11 @@ def rates(name: str, n: int, offset: int, jobs: int, check: int, timing_position
     units = all_units(name, data, CONTEXT, jobs)
     wall = time.perf_counter() - t
     bits = {
-        "paper": code_lengths(units[:, 0], symbols, False),
-        "bits": code_lengths(units[:, 1], symbols, False),
-        "+calib": code_lengths(units[:, 1], symbols, True),
-        "+look16": code_lengths(units[:, 2], symbols, False),
-        "+both": code_lengths(units[:, 2], symbols, True),
+        "paper": code_lengths(units[:, 0], symbols, False, False),
+        "bits": code_lengths(units[:, 1], symbols, False, False),
+        "+calib": code_lengths(units[:, 1], symbols, True, False),
+        "+look16": code_lengths(units[:, 2], symbols, False, True),
+        "+both": code_lengths(units[:, 2], symbols, True, True),
     }
     for variant in VARIANTS:  # the one-pass figures are what the real predictors give
         p = genzip.predictor(variant_spec(name, variant), jobs=1)
@@ -266,9 +266,10 @@ def main() -> None:
             r = rates(name, n, args.offset, args.jobs, min(args.check, n), min(args.timing, n))
             table.append(r)
             best = min(float(r[v]) for v in VARIANTS)  # type: ignore[arg-type]
+            own = float(r["own"])  # type: ignore[arg-type]
             ms = r["ms_per_byte"]
             print(f"{name:10s} {n:6d} {r['own']:6.3f} " + " ".join(f"{r[v]:8.3f}" for v in VARIANTS)
-                  + f"   {best / float(r['own']):6.2f}x   " + " ".join(f"{ms[v]:.0f}" for v in VARIANTS), flush=True)
+                  + f"   {best / own if own > 0 else float('nan'):6.2f}x   " + " ".join(f"{ms[v]:.0f}" for v in VARIANTS), flush=True)
         results["rates"] = table
     if args.samples or args.samples_only:
         prompts = [int(x) for x in args.prompts.split(",")]

@@ -39,7 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import SpecError
-from .lookahead import UNITS, Calibrator, continuation_candidates, lookahead_units, weights_from_units
+from .lookahead import Calibrator, combine, continuation_candidates, evidence
 from .predictor import RuntimeOptions, SequencePredictor, normalise
 
 #: a candidate more than this many bits longer than the best gets this penalty, not more
@@ -82,7 +82,7 @@ class CodeLengthPredictor(SequencePredictor):
         self.lookahead = lookahead
         self._history = bytearray()
         self._pool: ProcessPoolExecutor | None = None
-        self._calibrator: Calibrator | None = Calibrator() if calibrate else None
+        self._calibrator: Calibrator | None = Calibrator(bool(lookahead)) if calibrate else None
         self._experts: np.ndarray | None = None  # calibration experts of the current position
 
     # -- what a subclass provides ------------------------------------------
@@ -121,24 +121,24 @@ class CodeLengthPredictor(SequencePredictor):
         return [*_CANDIDATES, b"", *continuations], continuations
 
     def units_from_lengths(self, lengths: np.ndarray, continuations: list[bytes]) -> np.ndarray:
-        """Per-byte costs in 1/64-bit units from the measured lengths of `items`."""
+        """One position's evidence (int64 (2, 256), see `genzip.lookahead.evidence`) from the lengths of `items`."""
         if not self.lookahead:
-            return np.asarray(lengths, dtype=np.int64) * UNITS
-        return lookahead_units(lengths[:256], int(lengths[256]), continuations, lengths[257:])
+            return evidence(lengths)
+        return evidence(lengths[:256], int(lengths[256]), continuations, lengths[257:])
 
     def units(self, context: bytes) -> np.ndarray:
-        """Per-byte costs after `context`, computed in this process."""
+        """One position's evidence after `context`, computed in this process."""
         items, continuations = self.items(context)
         return self.units_from_lengths(self.code_lengths(context, items), continuations)
 
     def probabilities(self, units: np.ndarray) -> np.ndarray:
-        """The distribution for one position's costs (without calibration)."""
-        return normalise(weights_from_units(units))
+        """The distribution(s) for evidence of one position (2, 256) or many (n, 2, 256), uncalibrated."""
+        return normalise(combine(units))
 
     # -- SequencePredictor ---------------------------------------------------
     def reset(self, context: bytes = b"") -> None:
         self._history = bytearray(context[-self.window :] if self.window else b"")
-        self._calibrator = Calibrator() if self.calibrate else None
+        self._calibrator = Calibrator(bool(self.lookahead)) if self.calibrate else None
         self._experts = None
 
     def _push(self, symbol: int) -> None:
@@ -228,9 +228,9 @@ class CodeLengthPredictor(SequencePredictor):
 
 
 def _units_at(predictor: CodeLengthPredictor, buffer: bytes, positions: np.ndarray) -> np.ndarray:
-    """Per-byte costs for the context ending before each position of `buffer`."""
+    """Evidence for the context ending before each position of `buffer`, (n, 2, 256)."""
     window = predictor.window
-    out = np.empty((len(positions), 256), dtype=np.int64)
+    out = np.empty((len(positions), 2, 256), dtype=np.int64)
     for row, pos in enumerate(positions.tolist()):
         out[row] = predictor.units(buffer[max(0, pos - window) : pos] if window else b"")
     return out

@@ -52,11 +52,32 @@ MIN_MATCH_FRACTION_16 = 8
 MAX_SUFFIX = 32
 
 
+#: "no continuation starts with this byte" in the continuation row of an evidence array
+ABSENT = 1 << 60
+
+
+def _pow2(gap: np.ndarray) -> np.ndarray:
+    """2^-(gap/64) for non-negative integer gaps, capped at MAX_GAP_BITS; exact table + ldexp."""
+    gap = np.minimum(gap, MAX_GAP_BITS * UNITS)
+    return np.ldexp(_FRACTION[gap % UNITS], -(gap // UNITS))
+
+
 def weights_from_units(units: np.ndarray) -> np.ndarray:
     """2^-(u - min u)/64 along the last axis, gaps capped at MAX_GAP_BITS; exact and deterministic."""
     units = np.asarray(units, dtype=np.int64)
-    gap = np.minimum(units - units.min(axis=-1, keepdims=True), MAX_GAP_BITS * UNITS)
-    return np.ldexp(_FRACTION[gap % UNITS], -(gap // UNITS))
+    return _pow2(units - units.min(axis=-1, keepdims=True))
+
+
+def combine(evidence: np.ndarray, single_beta8: int = 8, continuation_beta8: int = 8) -> np.ndarray:
+    """Weights w(b) = 2^-(s(b) beta_s) + 2^-(k(b) beta_c) from evidence rows s (single bytes) and k
+    (continuations, ABSENT where none starts with b); betas are inverse temperatures in eighths.
+    Works on one position (2, 256) or many (n, 2, 256)."""
+    evidence = np.asarray(evidence, dtype=np.int64)
+    singles = (evidence[..., 0, :] * single_beta8) // 8
+    absent = evidence[..., 1, :] >= ABSENT
+    conts = np.where(absent, ABSENT, (evidence[..., 1, :] * continuation_beta8) // 8)
+    ref = np.minimum(singles.min(axis=-1, keepdims=True), conts.min(axis=-1, keepdims=True))
+    return _pow2(singles - ref) + np.where(absent, 0.0, _pow2(np.where(absent, ref, conts) - ref))
 
 
 def continuation_candidates(context: bytes, horizon: int, limit: int = MAX_CONTINUATIONS) -> list[bytes]:
@@ -98,54 +119,76 @@ def continuation_candidates(context: bytes, horizon: int, limit: int = MAX_CONTI
     return out
 
 
-def lookahead_units(
-    single_bits: np.ndarray, context_bits: int, continuations: Sequence[bytes], continuation_bits: np.ndarray
+def evidence(
+    single_bits: np.ndarray,
+    context_bits: int = 0,
+    continuations: Sequence[bytes] = (),
+    continuation_bits: Sequence[int] | np.ndarray = (),
 ) -> np.ndarray:
-    """Per-byte costs in units after crediting continuations to their first byte (see module doc).
-
-    Returns int64 units u(b) such that 2^-(u/64) is proportional to w(b).
-    """
-    singles = (np.asarray(single_bits, dtype=np.int64) - context_bits) * UNITS
-    if not continuations:
-        return singles
-    rates = np.array(
-        [((int(bits) - context_bits) * UNITS) // len(c) for c, bits in zip(continuations, continuation_bits)],
-        dtype=np.int64,
-    )
-    firsts = np.array([c[0] for c in continuations], dtype=np.int64)
-    best = int(min(singles.min(), rates.min()))
-    weights = weights_from_units(np.concatenate([singles, rates]) - best)
-    total = weights[:256].copy()
-    for k, b in enumerate(firsts.tolist()):  # fixed order: deterministic sum
-        total[b] += weights[256 + k]
-    # back to units: -64 log2(total), rounded; libm's log2 per value, not a SIMD loop, so
-    # the same inputs give the same units on every machine
-    return np.array([round(-UNITS * math.log2(t)) for t in total.tolist()], dtype=np.int64)
+    """One position's evidence, int64 (2, 256) in units: row 0 the single-byte costs
+    l(x.b) - l(x); row 1, per first byte, -64 log2 of the summed continuation weights
+    2^-(l(x.c) - l(x))/|c| (ABSENT where no continuation starts with that byte)."""
+    out = np.full((2, 256), ABSENT, dtype=np.int64)
+    out[0] = (np.asarray(single_bits, dtype=np.int64) - context_bits) * UNITS
+    if len(continuations):
+        rates = np.array(
+            [((int(bits) - context_bits) * UNITS) // len(c) for c, bits in zip(continuations, continuation_bits)],
+            dtype=np.int64,
+        )
+        weights = weights_from_units(rates)
+        best = int(rates.min())
+        totals: dict[int, float] = {}
+        for c, w in zip(continuations, weights.tolist()):  # fixed order: deterministic sums
+            totals[c[0]] = totals.get(c[0], 0.0) + w
+        for b, total in totals.items():
+            # libm's log2 per value, not a SIMD loop: the same units on every machine
+            out[1, b] = best + round(-UNITS * math.log2(total))
+    return out
 
 
 class Calibrator:
-    """Online Bayesian mixture over temperatures and uniform mixing (see module doc)."""
+    """Online Bayesian mixture over inverse temperatures and uniform mixing (see module doc).
 
-    #: inverse temperatures in eighths: T = 2, 1.33, 1, 0.8, 0.67, 0.5
-    INVERSE_TEMPERATURES_8 = (4, 6, 8, 10, 12, 16)
+    Experts are (beta_single, beta_continuation, eps): the single-byte and the
+    continuation evidence get their own temperature (they are not equally
+    reliable: bzip2's single-byte lengths are mostly noise, its 16-byte ones are
+    not), and eps of the uniform distribution is mixed in.
+    """
+
+    #: inverse temperatures in eighths: T = 4, 2, 1.33, 1, 0.67, 0.5
+    SINGLE_BETAS_8 = (2, 4, 6, 8, 12, 16)
+    #: for continuation evidence (lookahead only): T = 2, 1, 0.5
+    CONTINUATION_BETAS_8 = (4, 8, 16)
     #: weight of the uniform distribution in the mixture
     UNIFORM_WEIGHTS = (0.0, 1.0 / 256, 1.0 / 16)
 
-    def __init__(self) -> None:
-        self.losses = np.zeros(len(self.INVERSE_TEMPERATURES_8) * len(self.UNIFORM_WEIGHTS), dtype=np.float64)
+    def __init__(self, lookahead: bool = False) -> None:
+        self.grid = [
+            (bs, bc, eps)
+            for bs in self.SINGLE_BETAS_8
+            for bc in (self.CONTINUATION_BETAS_8 if lookahead else (8,))
+            for eps in self.UNIFORM_WEIGHTS
+        ]
+        self.losses = np.zeros(len(self.grid), dtype=np.float64)
+
+    @property
+    def size(self) -> int:
+        return len(self.grid)
 
     def copy(self) -> Calibrator:
-        twin = Calibrator()
+        twin = object.__new__(Calibrator)
+        twin.grid = self.grid
         twin.losses = self.losses.copy()
         return twin
 
-    def experts(self, units: np.ndarray) -> np.ndarray:
-        """Each expert's distribution, shape (experts, 256)."""
+    def experts(self, evidence: np.ndarray) -> np.ndarray:
+        """Each expert's distribution for one position's evidence, shape (experts, 256)."""
+        tempered: dict[tuple[int, int], np.ndarray] = {}
         rows = []
-        for beta in self.INVERSE_TEMPERATURES_8:
-            tempered = normalise(weights_from_units((np.asarray(units, dtype=np.int64) * beta) // 8))
-            for eps in self.UNIFORM_WEIGHTS:
-                rows.append(tempered * (1.0 - eps) + eps / 256.0)
+        for bs, bc, eps in self.grid:
+            if (bs, bc) not in tempered:
+                tempered[(bs, bc)] = normalise(combine(evidence, bs, bc))
+            rows.append(tempered[(bs, bc)] * (1.0 - eps) + eps / 256.0)
         return np.stack(rows)
 
     def mix(self, experts: np.ndarray) -> np.ndarray:

@@ -190,7 +190,7 @@ def test_calibration_costs_at_most_the_mixture_bound() -> None:
     data = bytes(np.random.default_rng(1).integers(0, 256, 60, dtype=np.uint8))
     plain = genzip.score(data, genzip.predictor("zlib:context=256", jobs=1)).total_bits
     calibrated = genzip.score(data, genzip.predictor("zlib:context=256,calibrate=true", jobs=1)).total_bits
-    experts = len(Calibrator.INVERSE_TEMPERATURES_8) * len(Calibrator.UNIFORM_WEIGHTS)
+    experts = Calibrator(lookahead=False).size
     assert calibrated <= plain + math.log2(experts) + 1e-9
     assert calibrated < plain - 5  # on random bytes the flatter experts win
 
