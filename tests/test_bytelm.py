@@ -232,3 +232,9 @@ def test_cuda_stepping_is_deterministic_and_round_trips() -> None:
     q = genzip.predictor("bytelm:size=800k,init=random", device="cuda")
     data = genzip.corpus.text(500, offset=50) + bytes(range(256))
     assert genzip.decompress(genzip.compress(data, q), device="cuda") == data
+
+
+def test_chunked_round_trip_in_process() -> None:
+    p = genzip.predictor("bytelm", device="cpu")
+    data = genzip.corpus.text(500, offset=70000) + bytes(range(200, 256))
+    assert genzip.decompress(genzip.compress(data, p, chunk_size=200), device="cpu") == data
