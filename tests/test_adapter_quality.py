@@ -176,9 +176,9 @@ def test_lookahead_predicts_the_continuation_of_a_long_match() -> None:
     assert look.distribution()[nxt] > max(0.5, plain.distribution()[nxt])
 
 
-def test_candidates_rank_by_match_length_then_recency_not_byte_value() -> None:
-    # "Q" is followed by "a" (older) and "z" (newer); "xQ" matches 2 bytes and is followed by "m"
-    context = b"1Qa2Qz3xQm4xQ"
+def test_candidates_rank_by_match_length_then_age_not_byte_value() -> None:
+    # "Q" is followed by "z" (older) and "a" (newer); "xQ" matches 2 bytes and is followed by "m"
+    context = b"1Qz2Qa3xQm4xQ"
     assert [c[0] for c in continuation_candidates(context, 3)] == [ord("m"), ord("z"), ord("a")]
     # equal costs give exactly equal probabilities, whatever the byte values
     probs = weights_from_units(np.zeros(256, dtype=np.int64))
