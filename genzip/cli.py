@@ -347,14 +347,14 @@ def paper(
     steps: Annotated[int, typer.Option(help="scaling: training steps per bytelm size")] = 200,
     lr: Annotated[Optional[float], typer.Option(help="scaling: peak learning rate (default: genzip train's)")] = None,
     shipped: Annotated[bool, typer.Option(help="scaling: use shipped bytelm checkpoints where they exist")] = True,
-    cache: Annotated[Optional[Path], typer.Option(help="per-chunk result cache (default: OUT/cache)")] = None,
+    cache: Annotated[Optional[Path], typer.Option(help="per-chunk result cache (default: OUT/.cache)")] = None,
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
 ) -> None:
     """Reproduce one of the paper's experiments on the shipped corpus (Markdown table + PNG)."""
     if experiment not in PAPER_EXPERIMENTS:
         raise InputError(f"unknown experiment {experiment!r}; use one of {', '.join(PAPER_EXPERIMENTS)}")
-    cache_dir = cache or out / "cache"
+    cache_dir = cache or out / ".cache"  # ignored by git (.gitignore: .cache/)
     specs = tuple(compressor) if compressor else None
     extra: dict[str, object] = {"specs": specs} if specs else {}
     if experiment == "table1":

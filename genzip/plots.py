@@ -22,7 +22,10 @@ def _pyplot():  # noqa: ANN202 - matplotlib's module
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from cycler import cycler
 
+    # 20 distinct colours: a comparison can have more predictors than the default 10
+    plt.rcParams["axes.prop_cycle"] = cycler(color=plt.get_cmap("tab20").colors)
     return plt
 
 
@@ -136,12 +139,18 @@ def grouped_bars(
 ) -> None:
     """Bars grouped by e.g. modality, one colour per series (predictor)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(groups) * max(1, len(series)) / 3), 5))
+    fig, ax = plt.subplots(figsize=(min(16, max(8, 0.25 * len(groups) * max(1, len(series)))), 5.5))
     width = 0.8 / max(1, len(series))
     x = np.arange(len(groups))
+    colours = plt.get_cmap("tab20").colors
     for i, (label, values) in enumerate(series.items()):
         heights = [np.nan if v is None else v for v in values]
-        ax.bar(x + (i - (len(series) - 1) / 2) * width, heights, width, label=label)
+        bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, heights, width, label=label,
+                      color=colours[i % len(colours)])
+        for bar, h in zip(bars, heights):
+            if np.isfinite(h) and h > 130:  # clipped: say how tall it is
+                ax.annotate(f"{h:.0f}", (bar.get_x() + bar.get_width() / 2, 128), ha="center", va="top",
+                            fontsize=6, rotation=90)
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -152,15 +161,17 @@ def grouped_bars(
     _save(fig, path)
 
 
-def image_grid(path: Path, images: dict[str, np.ndarray], title: str) -> None:
-    """Greyscale images side by side with their names (values 0..255)."""
+def image_grid(path: Path, images: dict[str, np.ndarray], title: str, columns: int = 4) -> None:
+    """Greyscale images in a grid with their names (values 0..255)."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(images), figsize=(2.2 * len(images), 2.2 * 0.75 + 0.6), squeeze=False)
-    for ax, (name, pixels) in zip(axes[0], images.items()):
+    columns = min(columns, len(images))
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 1.9 * rows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (name, pixels) in zip(axes.flat, images.items()):
         ax.imshow(pixels, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        ax.set_title(name, fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_title(name, fontsize=9)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     _save(fig, path)
