@@ -49,7 +49,7 @@ _CRC = struct.Struct("<I")
 #: symbols handed to `distributions()` at once: bounds memory to block * alphabet floats
 ENCODE_BLOCK = 2048
 #: chunks stepped side by side when the predictor supports batched streams
-DEFAULT_BATCH = 16
+DEFAULT_BATCH = 32
 
 
 def _categorical_family() -> Any:

@@ -366,10 +366,9 @@ class LlamaEngine(Engine):
             return False
         if getattr(cfg, "hidden_act", "silu") != "silu" or getattr(cfg, "mlp_bias", False):
             return False
-        layer = model.model.layers[0]
-        return all(hasattr(layer.self_attn, n) for n in ("q_proj", "k_proj", "v_proj", "o_proj")) and all(
-            getattr(layer.self_attn, n).bias is None for n in ("o_proj",)
-        )
+        attention = model.model.layers[0].self_attn
+        names = ("q_proj", "k_proj", "v_proj", "o_proj")
+        return all(hasattr(attention, n) for n in names) and attention.o_proj.bias is None
 
     def new_cache(self, batch: int) -> KVCache:
         return KVCache(len(self.layers), batch, self.kv_heads, self.head_dim, self.dtype, self.device)
@@ -479,11 +478,9 @@ class HFPredictor(SequencePredictor):
         import transformers
 
         self.options = options
-        # Stepping runs many tiny ops: one thread beats two on a busy machine; scoring uses all
-        # cores. The thread count does not change the floats (checked: 1 vs 2 bit-identical).
-        self.step_threads = options.jobs or 1
-        self.score_threads = options.jobs or options.worker_count
-        torch.set_num_threads(self.step_threads)
+        # torch threads = --jobs, default 1: on a shared 2-core machine two threads are several
+        # times slower (they wait for each other). The floats do not depend on it (checked, 1 vs 2).
+        torch.set_num_threads(options.jobs or 1)
         self.path = Path(path).expanduser()
         self.device = resolve_device(options.device)
         self.dtype = resolve_dtype(options.dtype)
@@ -535,11 +532,7 @@ class HFPredictor(SequencePredictor):
         return twin
 
     def score(self, symbols: np.ndarray) -> np.ndarray:
-        torch.set_num_threads(self.score_threads)
-        try:
-            return teacher_forced_bits(self.streams, np.asarray(symbols, dtype=np.int64))
-        finally:
-            torch.set_num_threads(self.step_threads)
+        return teacher_forced_bits(self.streams, np.asarray(symbols, dtype=np.int64))
 
     def open_streams(self, count: int) -> StreamBatch:
         return self._open(count, [self.bos])
