@@ -307,20 +307,23 @@ def resolve_device(name: str) -> torch.device:
 
 
 class single_thread:
-    """Run CPU torch work on one thread, then restore the previous count.
+    """Run CPU torch work on `threads` threads (default one), then restore the previous count.
 
     Stepping a small model is latency-bound: more threads only add
     synchronisation (and on a busy machine, a lot of it). One thread also makes
     the stepped floats independent of the machine's core count.
     """
 
+    def __init__(self, threads: int = 1):
+        self.wanted = threads
+
     def __enter__(self) -> None:
         self.threads = torch.get_num_threads()
-        if self.threads != 1:
-            torch.set_num_threads(1)
+        if self.threads != self.wanted:
+            torch.set_num_threads(self.wanted)
 
     def __exit__(self, *exc: object) -> None:
-        if self.threads != 1:
+        if self.threads != self.wanted:
             torch.set_num_threads(self.threads)
 
 
@@ -449,17 +452,27 @@ class BytelmPredictor(SequencePredictor):
 
     # scoring -------------------------------------------------------------------
 
-    @torch.inference_mode()
     def score(self, symbols: np.ndarray) -> np.ndarray:
         """Per-byte bits from teacher-forced forward passes over sliding windows (not bit-exact).
+
+        Runs on `--jobs` torch threads (default 1: on a shared 2-core machine two
+        threads were 6-8x slower than one).
 
         Each window holds at most `context` ids: the first starts at the current
         history (BOS + observed bytes), every later one re-reads the previous
         `context // 2` ids as history and scores the ones after them. Afterwards
-        the predictor is in the state stepping would have left (the KV cache is
-        rebuilt lazily, only if it is used again).
+        the predictor is conditioned on what it scored: exactly the stepping
+        state when everything fits in the window, else the last `context` ids
+        replayed (lazily, only if the predictor is used again).
         """
-        symbols = np.asarray(symbols, dtype=np.int64)
+        with single_thread(self.options.jobs or 1), torch.inference_mode():
+            bits = self._score(np.asarray(symbols, dtype=np.int64))
+        self.history.extend(np.asarray(symbols, dtype=np.int64).tolist())
+        del self.history[: -self.config.context]
+        self.cache = None
+        return bits
+
+    def _score(self, symbols: np.ndarray) -> np.ndarray:
         C = self.config.context
         history = self.history[-(C - 1) :]
         ids = torch.tensor([*history, *symbols.tolist()], dtype=torch.long, device=self.device)
@@ -474,9 +487,6 @@ class BytelmPredictor(SequencePredictor):
             done = first - len(history)
             bits[done : done + len(targets)] = (-lp / math.log(2)).cpu().numpy()
             first += len(targets)
-        self.history.extend(symbols.tolist())
-        del self.history[: -C]
-        self.cache = None
         return bits
 
     # identity ------------------------------------------------------------------
