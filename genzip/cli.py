@@ -290,7 +290,7 @@ def compare(
     from rich.console import Console
 
     widest = max(len(r.name or r.spec) for r in result.results)
-    Console(width=max(120 + widest, Console().width)).print(rich_table(result))
+    Console(width=max(160 + widest, Console().width)).print(rich_table(result))
     for path, text in ((json_out, to_json), (csv_out, to_csv), (markdown_out, to_markdown)):
         if path is not None:
             write_output(path, text(result).encode())

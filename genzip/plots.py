@@ -29,13 +29,13 @@ def _pyplot():  # noqa: ANN202 - matplotlib's module
     return plt
 
 
-def _save(fig, path: Path) -> None:  # noqa: ANN001 - matplotlib Figure
+def _save(fig, path: Path, dpi: int = 120) -> None:  # noqa: ANN001 - matplotlib Figure
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -195,4 +195,4 @@ def audio_figure(path: Path, tracks: dict[str, np.ndarray], rate: int, prompt_sa
     for ax in axes[-1]:
         ax.set_xlabel("time (s)")
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, dpi=80)  # spectrograms are big images; 80 dpi keeps the PNG small

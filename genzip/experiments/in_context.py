@@ -64,7 +64,7 @@ def in_context(
     timings: dict[str, float] = {}
     with Timer() as total:
         for modality in modalities:
-            data = corpus_bytes(modality, n_bytes)
+            data = corpus_bytes(modality, n_bytes, block=n_bytes)  # one block from the middle of the corpus
             for spec in specs:
                 with Timer() as t:
                     if kinds[spec] == "compressor":
@@ -92,7 +92,7 @@ def in_context(
     lines = [
         "# In-context compression: rate (%) vs sequence length (lower is better)",
         "",
-        f"Data: the first {n_bytes:,} bytes of each modality of the shipped corpus, cut into sequences of L bytes. "
+        f"Data: {n_bytes:,} bytes from the middle of each modality of the shipped corpus, cut into sequences of L bytes. "
         f"Language models: {lm_sequences} sequence(s) of {lm_length:,} bytes, rate at L from the first L bytes "
         "of each (their context limits L). Compressors: the size they write; models: arithmetic-coded size.",
         "",
