@@ -271,6 +271,9 @@ def main() -> None:
             print(f"{name:10s} {n:6d} {r['own']:6.3f} " + " ".join(f"{r[v]:8.3f}" for v in VARIANTS)
                   + f"   {best / own if own > 0 else float('nan'):6.2f}x   " + " ".join(f"{ms[v]:.0f}" for v in VARIANTS), flush=True)
         results["rates"] = table
+        print("resolution=bits measures:")
+        for name in args.compressors.split(","):
+            print(f"  {name}: {_predictor(f'{name}:resolution=bits').BITS_MEANING}")
     if args.samples or args.samples_only:
         prompts = [int(x) for x in args.prompts.split(",")]
         common = {"temperature": args.temperature, "top_p": args.top_p}
