@@ -245,7 +245,7 @@ def read_header(blob: bytes) -> tuple[Header, np.ndarray]:
     header = Header.from_json(body[_PREFIX.size : head_end])
     if header.length < 0 or any(c < 0 for c in header.symbol_counts):
         raise ContainerError("container header has impossible lengths")
-    if header.batch_size is not None and header.batch_size < 1:
+    if header.batch_size is not None and (not isinstance(header.batch_size, int) or header.batch_size < 1):
         raise ContainerError("container header has an impossible batch size")
     payload = np.frombuffer(body[head_end:], dtype="<u4").astype(np.uint32)
     return header, payload

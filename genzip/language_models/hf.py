@@ -125,7 +125,10 @@ def load_pretrained(path: Path, dtype: torch.dtype, progress: bool) -> tuple[Any
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    if not progress:
+    progress = progress or sys.stderr.isatty()  # interactive runs always see the load
+    if progress:
+        hf_logging.enable_progress_bar()
+    else:
         hf_logging.disable_progress_bar()
     if not path.exists():
         raise SpecError(f"hf: no model at {path}")

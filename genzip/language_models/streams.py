@@ -78,7 +78,7 @@ def to_probabilities(logits: torch.Tensor, mask: np.ndarray | None, escapes: int
     after the V logits, sharing `ESCAPE_MASS` equally (the model's own mass is
     scaled by 1 - ESCAPE_MASS).
     """
-    x = logits.detach().to("cpu", torch.float64).numpy().copy()
+    x = logits.detach().to("cpu", torch.float64, copy=True).numpy()  # a fresh array, safe to modify
     if mask is not None and len(mask):
         x[..., mask] = -np.inf
     x -= x.max(axis=-1, keepdims=True)
