@@ -48,6 +48,9 @@ _CANDIDATES = [bytes([b]) for b in range(256)]
 #: below this many positions, or candidates, spawning work on other processes does not pay
 _MIN_PARALLEL_POSITIONS = 8
 RESOLUTIONS = ("bits", "bytes")
+#: dithered contexts drop this many more bytes from their start each
+DITHER_STEP = 3
+MAX_DITHER = 16
 
 
 def probabilities_from_lengths(lengths_bits: np.ndarray) -> np.ndarray:
@@ -70,16 +73,20 @@ class CodeLengthPredictor(SequencePredictor):
         resolution: str = "bits",
         calibrate: bool = False,
         lookahead: int = 0,
+        dither: int = 1,
     ) -> None:
         if resolution not in RESOLUTIONS:
             raise SpecError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
         if lookahead < 0 or lookahead == 1:
             raise SpecError(f"lookahead must be 0 (off) or >= 2 bytes, got {lookahead}")
+        if not 1 <= dither <= MAX_DITHER:
+            raise SpecError(f"dither must be 1 (off) to {MAX_DITHER}, got {dither}")
         self.options = options
         self.window = context
         self.resolution = resolution
         self.calibrate = calibrate
         self.lookahead = lookahead
+        self.dither = dither
         self._history = bytearray()
         self._pool: ProcessPoolExecutor | None = None
         self._calibrator: Calibrator | None = Calibrator(bool(lookahead)) if calibrate else None
@@ -114,22 +121,34 @@ class CodeLengthPredictor(SequencePredictor):
         return self.bit_lengths(context, continuations)
 
     def items(self, context: bytes) -> tuple[list[bytes], list[bytes]]:
-        """What to measure after `context`: the 256 single bytes, then (lookahead) b"" and the continuations."""
-        if not self.lookahead:
+        """What to measure after `context`: the 256 single bytes, then (lookahead or dither) b"" and
+        the continuations."""
+        if not self.lookahead and self.dither == 1:
             return _CANDIDATES, []
-        continuations = continuation_candidates(context, self.lookahead)
+        continuations = continuation_candidates(context, self.lookahead) if self.lookahead else []
         return [*_CANDIDATES, b"", *continuations], continuations
 
+    def measure(self, context: bytes, items: Sequence[bytes]) -> np.ndarray:
+        """Lengths of context + item, shape (dither, len(items)): one row per dithered context,
+        the d-th dropping the first d * DITHER_STEP bytes of `context`."""
+        return np.stack([self.code_lengths(context[d * DITHER_STEP :], items) for d in range(self.dither)])
+
     def units_from_lengths(self, lengths: np.ndarray, continuations: list[bytes]) -> np.ndarray:
-        """One position's evidence (int64 (2, 256), see `genzip.lookahead.evidence`) from the lengths of `items`."""
-        if not self.lookahead:
-            return evidence(lengths)
-        return evidence(lengths[:256], int(lengths[256]), continuations, lengths[257:])
+        """One position's evidence (int64 (2, 256), see `genzip.lookahead.evidence`) from `measure`'s lengths.
+
+        With dither D the lengths of the D contexts are taken relative to each
+        context's own length and summed, so whole-byte lengths average into
+        finer ones (the byte boundaries fall at different points for each).
+        """
+        if not self.lookahead and self.dither == 1:
+            return evidence(lengths[0])
+        relative = (lengths - lengths[:, 256:257]).sum(axis=0)
+        return evidence(relative[:256], 0, continuations, relative[257:], divisor=self.dither)
 
     def units(self, context: bytes) -> np.ndarray:
         """One position's evidence after `context`, computed in this process."""
         items, continuations = self.items(context)
-        return self.units_from_lengths(self.code_lengths(context, items), continuations)
+        return self.units_from_lengths(self.measure(context, items), continuations)
 
     def probabilities(self, units: np.ndarray) -> np.ndarray:
         """The distribution(s) for evidence of one position (2, 256) or many (n, 2, 256), uncalibrated."""
@@ -169,7 +188,7 @@ class CodeLengthPredictor(SequencePredictor):
             futures = [
                 self._executor().submit(_worker_items, self.spec, context, items[p[0] : p[-1] + 1]) for p in parts
             ]
-            lengths = np.concatenate([f.result() for f in futures])
+            lengths = np.concatenate([f.result() for f in futures], axis=1)
             units = self.units_from_lengths(lengths, continuations)
         if self._calibrator is None:
             return self.probabilities(units)
@@ -254,7 +273,7 @@ def _worker_positions(spec: str, buffer: bytes, positions: np.ndarray) -> np.nda
 
 
 def _worker_items(spec: str, context: bytes, items: list[bytes]) -> np.ndarray:
-    return _worker_predictor(spec).code_lengths(context, items)
+    return _worker_predictor(spec).measure(context, items)
 
 
 # --- the real compressors ---------------------------------------------------

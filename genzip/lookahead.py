@@ -129,15 +129,18 @@ def evidence(
     context_bits: int = 0,
     continuations: Sequence[bytes] = (),
     continuation_bits: Sequence[int] | np.ndarray = (),
+    divisor: int = 1,
 ) -> np.ndarray:
     """One position's evidence, int64 (2, 256) in units: row 0 the single-byte costs
     l(x.b) - l(x); row 1, per first byte, -64 log2 of the summed continuation weights
-    2^-(l(x.c) - l(x))/|c| (ABSENT where no continuation starts with that byte)."""
+    2^-(l(x.c) - l(x))/|c| (ABSENT where no continuation starts with that byte).
+    Lengths given as sums over `divisor` dithered contexts are divided by it."""
     out = np.full((2, 256), ABSENT, dtype=np.int64)
-    out[0] = (np.asarray(single_bits, dtype=np.int64) - context_bits) * UNITS
+    out[0] = ((np.asarray(single_bits, dtype=np.int64) - context_bits) * UNITS) // divisor
     if len(continuations):
         rates = np.array(
-            [((int(bits) - context_bits) * UNITS) // len(c) for c, bits in zip(continuations, continuation_bits)],
+            [((int(bits) - context_bits) * UNITS) // (len(c) * divisor)
+             for c, bits in zip(continuations, continuation_bits)],
             dtype=np.int64,
         )
         weights = weights_from_units(rates)
