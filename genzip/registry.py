@@ -138,6 +138,8 @@ _ADAPTER = (
           "fitted on the bytes already coded"),
     Param("lookahead", int, 0, "also score continuations of up to this many bytes copied from the context "
           "(0 = off, the paper's horizon 1)", minimum=0, maximum=256),
+    Param("dither", int, 1, "average lengths over this many contexts, each 3 bytes shorter at the start "
+          "(finer than whole-byte lengths; costs that many times the work)", minimum=1, maximum=16),
 )
 
 
