@@ -114,6 +114,8 @@ def test_bits_resolution_is_the_default_and_uses_exact_lengths() -> None:
         "zstd:level=3,lookahead=8,calibrate=true",
         "bz2:lookahead=4",
         "lzma:preset=6,calibrate=true",
+        "ppmd:order=4,dither=3",
+        "zlib:resolution=bytes,dither=2,lookahead=6,calibrate=true",
     ],
 )
 def test_improved_predictors_round_trip(spec: str) -> None:
@@ -130,7 +132,9 @@ def test_lookahead_calibrated_gzip_round_trips_any_bytes(data: bytes) -> None:
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-@pytest.mark.parametrize("spec", ["gzip:lookahead=16,calibrate=true", "zstd:level=3,lookahead=8"])
+@pytest.mark.parametrize(
+    "spec", ["gzip:lookahead=16,calibrate=true", "zstd:level=3,lookahead=8", "zlib:resolution=bytes,dither=3"]
+)
 def test_distributions_bit_identical_to_stepping(spec: str, jobs: int) -> None:
     data = np.frombuffer(TEXT[2048:2078], dtype=np.uint8).astype(np.int64)
     batched = genzip.predictor(spec, jobs=jobs)
@@ -214,7 +218,23 @@ def test_cli_sample_lookahead() -> None:
     assert isinstance(bad.exception, SpecError)
 
 
-@pytest.mark.parametrize("spec", ["gzip:resolution=exact", "gzip:lookahead=1", "zstd:lookahead=-2"])
+def test_dither_averages_lengths_of_shifted_contexts() -> None:
+    """dither=D: each byte's cost is the mean over D contexts (3 bytes shorter each) of l(x_d.b) - l(x_d)."""
+    context = TEXT[:400]
+    p = genzip.predictor("zlib:resolution=bytes,dither=3", jobs=1)
+    p.reset(context)
+    plain = genzip.predictor("zlib:resolution=bytes", jobs=1)
+    relative = sum(
+        plain.candidate_lengths(context[3 * d :]) - 8 * plain.compressed_size(context[3 * d :]) for d in range(3)
+    )
+    units = (relative * 64) // 3
+    expected = 2.0 ** (-(units - units.min()) / 64)
+    np.testing.assert_allclose(p.distribution(), expected / expected.sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "spec", ["gzip:resolution=exact", "gzip:lookahead=1", "zstd:lookahead=-2", "ppmd:dither=0", "bz2:dither=17"]
+)
 def test_bad_adapter_options_are_spec_errors(spec: str) -> None:
     with pytest.raises(SpecError):
         genzip.predictor(spec, jobs=1)
