@@ -153,6 +153,20 @@ def rates(name: str, n: int, offset: int, jobs: int, check: int, timing_position
     }
 
 
+def extra_rate(spec: str, n: int, offset: int, jobs: int) -> tuple[float, float, float]:
+    """(own, predictor bits/byte, ms per byte with `jobs` processes) of a full spec on the same bytes."""
+    data = genzip.corpus.text(CONTEXT + n, offset)
+    p = genzip.predictor(spec, jobs=jobs)
+    assert isinstance(p, CodeLengthPredictor)
+    own = 8 * (p.compressed_size(data) - p.compressed_size(data[:CONTEXT])) / n
+    p.reset(data[:CONTEXT])
+    t = time.perf_counter()
+    bits = p.score(np.frombuffer(data[CONTEXT:], dtype=np.uint8).astype(np.int64))
+    seconds = time.perf_counter() - t
+    p.close()
+    return own, float(bits.mean()), 1000 * seconds / n
+
+
 # --- part 2: samples ------------------------------------------------------------------
 
 
@@ -245,6 +259,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--check", type=int, default=24, help="prefix checked against genzip.score")
     parser.add_argument("--timing", type=int, default=6, help="positions timed per spec (one process)")
+    parser.add_argument("--extra", default="", help="also score NAME:EXTRA for each compressor, e.g. "
+                        "'dither=4,lookahead=16,calibrate=true' (a separate table)")
+    parser.add_argument("--extra-only", action="store_true", help="skip the main table (with --extra)")
     parser.add_argument("--samples", action="store_true", help="also run the sample-quality table")
     parser.add_argument("--samples-only", action="store_true")
     parser.add_argument("--seeds", type=int, default=10)
@@ -257,7 +274,18 @@ def main() -> None:
     results: dict[str, object] = {"cpus": os.cpu_count(), "jobs": args.jobs}
     print(f"# adapter quality, context {CONTEXT}, {os.cpu_count()} CPUs, jobs={args.jobs} "
           "(timings on a shared machine are indicative)")
-    if not args.samples_only:
+    if args.extra and not args.samples_only:
+        print(f"{'spec':55s} {'bytes':>6s} {'own':>6s} {'bits/byte':>9s} {'x own':>6s} {'ms/byte (jobs)':>15s}")
+        extra = []
+        for name in args.compressors.split(","):
+            n = min(args.bytes, limits.get(name, args.bytes))
+            spec = f"{name}:{args.extra}"
+            own, bpb, ms = extra_rate(spec, n, args.offset, args.jobs)
+            extra.append({"spec": spec, "bytes": n, "own": own, "bits_per_byte": bpb, "ms_per_byte": ms})
+            print(f"{spec:55s} {n:6d} {own:6.3f} {bpb:9.3f} {bpb / own if own > 0 else float('nan'):5.2f}x "
+                  f"{ms:15.0f}", flush=True)
+        results["extra"] = extra
+    if not args.samples_only and not args.extra_only:
         table = []
         print(f"{'compressor':10s} {'bytes':>6s} {'own':>6s} " + " ".join(f"{v:>8s}" for v in VARIANTS)
               + "   best/own   ms/byte (1 process): " + " ".join(VARIANTS))
