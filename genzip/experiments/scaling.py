@@ -11,6 +11,7 @@ extrapolated from the rate measured on all of it, and are labelled so.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..compare import compare, markdown_table
@@ -48,7 +49,7 @@ def scaling(
 
     out_dir = prepare_dir(out_dir)
     report = Report("scaling")
-    checkpoints = prepare_dir(out_dir / "checkpoints")
+    checkpoints = prepare_dir(out_dir / ".cache" / "checkpoints")  # ignored by git (.gitignore: .cache/)
     _, held_out = load_data((MOBY_DICK,), 0.1)
     held = held_out.tobytes()
     dataset_sizes = tuple(n for n in dataset_sizes if n <= len(held))
@@ -71,7 +72,7 @@ def scaling(
                         TrainSettings(size=size, data=(MOBY_DICK,), steps=steps, batch=batch, seq_len=seq_len,
                                       eval_every=steps, eval_bytes=8192, warmup=max(1, steps // 10), device=device,
                                       export=path, **extra),
-                        log=lambda m: None,
+                        log=lambda m, size=size: print(f"scaling: bytelm {size}: {m}", file=sys.stderr),
                         show_progress=progress,
                     )
                     trained[size] = {"train_seconds": result.seconds, "parameters": result.parameters,
