@@ -37,14 +37,18 @@ def scaling(
     progress: bool = False,
     shipped: bool = True,
     lr: float | None = None,
+    trained_on: str | None = None,
 ) -> Report:
     """Train (or reuse) one bytelm per size, score held-out data of growing size; write scaling.md/.json/.png.
 
     With `shipped`, a size that has a checkpoint shipped in `genzip/checkpoints`
     (trained on the same 90% of Moby-Dick) uses it instead of training here.
-    `lr` overrides the training default peak learning rate.
+    `lr` overrides the training default peak learning rate; `trained_on` names
+    the device in the table when the checkpoints were trained elsewhere.
+    Each model is scored with a window no longer than the sequences it was
+    trained on (rotary positions beyond them were never seen).
     """
-    from ..language_models.bytelm import shipped_checkpoint
+    from ..language_models.bytelm import read_checkpoint, shipped_checkpoint
     from ..language_models.train import TrainSettings, load_data, train
 
     out_dir = prepare_dir(out_dir)
@@ -64,7 +68,8 @@ def scaling(
                 path = shipped_checkpoint(size)
                 origin[size] = "shipped checkpoint (genzip/checkpoints/README.md)"
             else:
-                origin[size] = f"trained here: {steps} steps x batch {batch} x {seq_len} bytes, device {device}"
+                origin[size] = (f"trained here: {steps} steps x batch {batch} x {seq_len} bytes, "
+                                f"device {trained_on or device}")
             with Timer() as t:
                 if not path.is_file():
                     extra = {} if lr is None else {"lr": lr}
@@ -77,9 +82,14 @@ def scaling(
                     )
                     trained[size] = {"train_seconds": result.seconds, "parameters": result.parameters,
                                      "held_out_bits_per_byte": result.eval_bits_per_byte}
+                    write_text(path.with_suffix(".json"), json.dumps(trained[size]))
+                elif path.with_suffix(".json").is_file():  # trained by an earlier run: keep its record
+                    trained[size] = json.loads(path.with_suffix(".json").read_text())
             if size in trained:
                 timings[f"train {size} ({steps} steps)"] = t.seconds
-            spec = f"bytelm:size={size},checkpoint={path}"
+            window = min(2048, int(read_checkpoint(path).get("seq_len") or 2048))
+            origin[size] += f"; scored with a {window}-byte window"
+            spec = f"bytelm:size={size},checkpoint={path},context={window}"
             with Timer() as t:
                 comparison = compare([("held-out", held[: max(dataset_sizes)])], [spec], 2048, jobs=jobs,
                                      cache_dir=cache_dir, device=device, progress=progress)
