@@ -360,7 +360,7 @@ def paper(
     if experiment == "table1":
         from .experiments.table1 import table1
 
-        report = table1(out, **extra, n_bytes=n_bytes or 32768, lm_bytes=lm_bytes or 2048, adapter=adapter,
+        report = table1(out, **extra, n_bytes=n_bytes or 65536, lm_bytes=lm_bytes or 8192, adapter=adapter,
                         jobs=jobs, cache_dir=cache_dir, progress=interactive())  # type: ignore[arg-type]
     elif experiment == "context":
         from .experiments.in_context import in_context

@@ -49,7 +49,7 @@ def in_context(
     n_bytes: int = 65536,
     max_length: int = 65536,
     lm_length: int = 2048,
-    lm_sequences: int = 2,
+    lm_sequences: int = 4,
     jobs: int | None = None,
     cache_dir: Path | None = None,
     progress: bool = False,

@@ -30,8 +30,8 @@ def _label(chunk: int | None) -> str:
 def table1(
     out_dir: Path,
     specs: tuple[str, ...] | list[str] = DEFAULT_SPECS,
-    n_bytes: int = 32768,
-    lm_bytes: int = 2048,
+    n_bytes: int = 65536,
+    lm_bytes: int = 8192,
     modalities: tuple[str, ...] = MODALITIES,
     adapter: bool = False,
     jobs: int | None = None,
