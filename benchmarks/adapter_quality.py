@@ -175,6 +175,12 @@ def distinct_4grams(sample: bytes) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
+def copied_8grams(sample: bytes, prompt: bytes) -> float:
+    """Fraction of the sample's 8-byte substrings that occur in the prompt (verbatim copying)."""
+    grams = [sample[i : i + 8] for i in range(len(sample) - 7)]
+    return sum(g in prompt for g in grams) / len(grams) if grams else 0.0
+
+
 class SmolScorer:
     """SmolLM2 bits/byte of a text given a prompt (genzip's predictor, or transformers directly)."""
 
@@ -224,10 +230,11 @@ def samples(seeds: int, prompts: list[int], n: int, settings: dict[str, dict[str
     for offset in prompts:
         data = genzip.corpus.text(CONTEXT + n, offset)
         real.append((data[:CONTEXT], data[CONTEXT:]))
-    rows.append(_row("real text", [scorer.bits_per_byte(p, t) for p, t in real], [distinct_4grams(t) for _, t in real]))
+    rows.append(_row("real text", [scorer.bits_per_byte(p, t) for p, t in real], [distinct_4grams(t) for _, t in real],
+                     [copied_8grams(t, p) for p, t in real]))
     for label, how in settings.items():
         predictor = genzip.predictor(str(how["spec"]), jobs=jobs)
-        bpb, distinct, examples = [], [], []
+        bpb, distinct, copied, examples = [], [], [], []
         t = time.perf_counter()
         for prompt, _ in real:
             for seed in range(seeds):
@@ -235,9 +242,10 @@ def samples(seeds: int, prompts: list[int], n: int, settings: dict[str, dict[str
                                     top_p=how.get("top_p"))  # type: ignore[arg-type]
                 bpb.append(scorer.bits_per_byte(prompt, out))
                 distinct.append(distinct_4grams(out))
+                copied.append(copied_8grams(out, prompt))
                 examples.append(out)
         predictor.close()
-        row = _row(label, bpb, distinct)
+        row = _row(label, bpb, distinct, copied)
         row["seconds_per_sample"] = (time.perf_counter() - t) / len(bpb)
         row["example"] = examples[0].decode("utf-8", "replace")
         rows.append(row)
@@ -245,9 +253,10 @@ def samples(seeds: int, prompts: list[int], n: int, settings: dict[str, dict[str
     return rows
 
 
-def _row(label: str, bpb: list[float], distinct: list[float]) -> dict:
+def _row(label: str, bpb: list[float], distinct: list[float], copied: list[float]) -> dict:
     return {"what": label, "n": len(bpb), "smollm2_bpb": float(np.mean(bpb)), "smollm2_bpb_sd": float(np.std(bpb)),
-            "distinct4": float(np.mean(distinct)), "distinct4_sd": float(np.std(distinct))}
+            "distinct4": float(np.mean(distinct)), "distinct4_sd": float(np.std(distinct)),
+            "copied8": float(np.mean(copied))}
 
 
 def main() -> None:
@@ -312,10 +321,10 @@ def main() -> None:
         rows = samples(args.seeds, prompts, 200, settings, args.jobs)
         print(f"\n# 200-byte samples, {len(prompts)} prompts x {args.seeds} seeds, temperature {args.temperature}"
               f", top-p {args.top_p}")
-        print(f"{'what':24s} {'SmolLM2 bits/byte':>18s} {'distinct 4-grams':>17s}")
+        print(f"{'what':24s} {'SmolLM2 bits/byte':>18s} {'distinct 4-grams':>17s} {'8-grams in prompt':>18s}")
         for row in rows:
             print(f"{row['what']:24s} {row['smollm2_bpb']:10.2f} ± {row['smollm2_bpb_sd']:4.2f}"
-                  f" {row['distinct4']:10.2f} ± {row['distinct4_sd']:4.2f}")
+                  f" {row['distinct4']:10.2f} ± {row['distinct4_sd']:4.2f} {row['copied8']:14.2f}")
         for row in rows[1:]:
             print(f"example ({row['what']}): {row['example']!r}")
         results["samples"] = rows
