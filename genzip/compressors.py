@@ -7,7 +7,7 @@ For a compressor C with code length l(s) in bits, the paper's next-byte distribu
 over all 256 bytes, with x cut to its last `context` bytes. l(x) cancels in the
 normalisation, so only l(x.b) for the 256 candidates is needed.
 
-Three options (spec parameters) improve on it; see `genzip.lookahead`:
+Four options (spec parameters) improve on it; see `genzip.lookahead`:
 
 * ``resolution=bytes`` is the paper's formula exactly: l = 8 x the bytes the
   library writes. ``resolution=bits`` (the default) uses the finest length each
@@ -20,6 +20,8 @@ Three options (spec parameters) improve on it; see `genzip.lookahead`:
   mixing, fitted only on bytes already coded.
 * ``lookahead=K``: multi-byte continuations copied from the context are scored
   too and credited to their first byte at their per-byte rate.
+* ``dither=D``: lengths are measured after D contexts with shifted starts and
+  averaged, which turns whole-byte lengths into finer ones (D times the work).
 
 Work is spread over processes: the encoder and `score` split *positions*
 across workers (each position's lengths are independent integers, so the
