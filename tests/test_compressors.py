@@ -48,7 +48,8 @@ def test_candidate_lengths_equal_library(spec: str) -> None:
 
 
 def test_distribution_is_the_papers_formula() -> None:
-    predictor = genzip.predictor("gzip", jobs=1)
+    """resolution=bytes is the paper's formula exactly (the default, bits, is finer)."""
+    predictor = genzip.predictor("gzip:resolution=bytes", jobs=1)
     predictor.reset(CONTEXT)
     probs = predictor.distribution()
     lengths = np.array([8 * len(REFERENCE["gzip"](CONTEXT + bytes([b]))) for b in range(256)], dtype=float)
