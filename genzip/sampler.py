@@ -19,7 +19,9 @@ def shape_distribution(
 ) -> np.ndarray:
     """Apply temperature, then top-k, then top-p (nucleus) filtering; return a distribution.
 
-    Temperature 0 puts all mass on the most likely symbol (ties to the lowest index).
+    Temperature 0 spreads the mass evenly over the most likely symbols (the limit of
+    softmax as the temperature goes to 0), so exact ties are broken by the seeded
+    draw, never by symbol order.
     """
     if temperature < 0:
         raise InputError(f"temperature must be >= 0, got {temperature}")
@@ -29,9 +31,8 @@ def shape_distribution(
         raise InputError(f"top-p must be in (0, 1], got {top_p}")
     probs = np.asarray(probs, dtype=np.float64)
     if temperature == 0:
-        out = np.zeros_like(probs)
-        out[int(np.argmax(probs))] = 1.0
-        return out
+        best = probs == probs.max()
+        return best / best.sum()
     logits = np.log(probs) / temperature
     logits -= logits.max()
     weights = np.exp(logits)

@@ -24,11 +24,20 @@ def test_same_seed_same_sample() -> None:
 
 def test_greedy_follows_the_argmax() -> None:
     predictor = genzip.predictor("zlib", jobs=1)
-    out = genzip.sample(predictor, PROMPT, n=5, temperature=0)
+    out = genzip.sample(predictor, PROMPT, n=5, temperature=0, seed=0)
     predictor.reset(PROMPT)
     for byte in out:
-        assert byte == int(np.argmax(predictor.distribution()))
+        probs = predictor.distribution()
+        assert probs[byte] == probs.max()
         predictor.observe(byte)
+
+
+def test_greedy_breaks_ties_by_the_seed_not_byte_order() -> None:
+    tied = np.array([0.1, 0.3, 0.3, 0.3])
+    np.testing.assert_array_equal(shape_distribution(tied, temperature=0), [0, 1 / 3, 1 / 3, 1 / 3])
+    rng = np.random.default_rng(1)
+    picks = {draw(shape_distribution(tied, temperature=0), rng.random()) for _ in range(200)}
+    assert picks == {1, 2, 3}
 
 
 def test_temperature_matches_softmax_of_scaled_logits() -> None:
