@@ -24,7 +24,9 @@ from ..errors import GenzipError, InputError
 from ..registry import ENTRIES, build, parse_spec
 
 #: the predictors the experiments use when none are named, in table order (missing ones are skipped)
-DEFAULT_SPECS = ("gzip", "lzma", "zstd", "bz2", "ppmd", "png", "flac", "order", "ppm", "ctw", "bytelm", "smollm2")
+DEFAULT_SPECS = (
+    "gzip", "zlib", "lzma", "zstd", "bz2", "brotli", "ppmd", "png", "flac", "order", "ppm", "ctw", "bytelm", "smollm2"
+)
 
 
 @dataclass
