@@ -377,6 +377,12 @@ def paper(
 
         report = gallery(out, **({"text_specs": specs} if specs else {}), jobs=jobs,
                          progress=interactive())  # type: ignore[arg-type]
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    for path in report.files:  # the tables, rendered in the terminal
+        if path.suffix == ".md":
+            Console(width=max(160, Console().width)).print(Markdown(path.read_text()))
     for path in report.files:
         typer.echo(f"wrote {path}", err=True)
     for spec, why in report.skipped.items():
