@@ -8,15 +8,14 @@ when complete, so a failed run never leaves a partial file.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from .errors import GenzipError, InputError, SpecError
+from .files import atomic_write
 from .predictor import RuntimeOptions, SequencePredictor
 
 app = typer.Typer(
@@ -58,38 +57,19 @@ def write_output(path: Path | None, data: bytes) -> None:
     directory = path.resolve().parent
     if not directory.is_dir():
         raise InputError(f"output directory does not exist: {directory}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data)
 
 
-def with_context(spec: str, context: int | None) -> str:
-    """Add or override the `context` parameter of a spec."""
-    if context is None:
+def with_param(spec: str, name: str, value: int | None) -> str:
+    """Add or override one parameter of a spec (`--context 512` -> `gzip:context=512`)."""
+    if value is None:
         return spec
     from .registry import parse_spec
 
     entry, _ = parse_spec(spec)
-    if not any(p.name == "context" for p in entry.params):
-        raise SpecError(f"{entry.name} has no context window parameter")
-    return f"{spec}{',' if ':' in spec else ':'}context={context}"
-
-
-def with_lookahead(spec: str, lookahead: int | None) -> str:
-    """Add or override the `lookahead` parameter of a compressor spec."""
-    if lookahead is None:
-        return spec
-    from .registry import parse_spec
-
-    entry, _ = parse_spec(spec)
-    if not any(p.name == "lookahead" for p in entry.params):
-        raise SpecError(f"{entry.name} has no lookahead parameter (only the code-length compressors do)")
-    return f"{spec}{',' if ':' in spec else ':'}lookahead={lookahead}"
+    if not any(p.name == name for p in entry.params):
+        raise SpecError(f"{entry.name} has no {name} parameter")
+    return f"{spec}{',' if ':' in spec else ':'}{name}={value}"
 
 
 def build_predictor(
@@ -127,7 +107,8 @@ def sample(
     from .sampler import sample as draw_sample
 
     prompt_bytes = read_input(prompt_file) if prompt_file is not None else prompt.encode()
-    predictor = build_predictor(with_lookahead(with_context(compressor, context), lookahead), jobs, device, dtype)
+    spec = with_param(with_param(compressor, "context", context), "lookahead", lookahead)
+    predictor = build_predictor(spec, jobs, device, dtype)
     try:
         out = draw_sample(predictor, prompt_bytes, n, temperature, top_k, top_p, seed, progress=interactive())
     finally:

@@ -48,7 +48,7 @@ def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
         first = train(base, **quiet)
         resumed = train(TrainSettings(**{**base.__dict__, "steps": 5, "resume": root / "run.pt",
                                          "out": root / "resumed.pt", "export": None}), **quiet)
-        again = train(TrainSettings(**{**base.__dict__, "out": root / "again.pt", "export": None}), **quiet)
+        train(TrainSettings(**{**base.__dict__, "out": root / "again.pt", "export": None}), **quiet)
     assert np.isfinite(first.eval_bits_per_byte) and np.isfinite(resumed.eval_bits_per_byte)
     return {"data": data, "run": root / "run.pt", "weights": root / "weights.pt",
             "resumed": root / "resumed.pt", "again": root / "again.pt"}

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import platform
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import GenzipError, InputError
+from ..files import atomic_write
 from ..registry import ENTRIES, build, parse_spec
 
 #: the predictors the experiments use when none are named, in table order (missing ones are skipped)
@@ -67,14 +67,7 @@ def short(spec: str) -> str:
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode())
 
 
 def prepare_dir(out_dir: Path) -> Path:

