@@ -203,7 +203,7 @@ def score(
 
     table = Table(title="bits per byte (lower is better)")
     table.add_column("file", overflow="fold")
-    table.add_column("predictor (full specs below)", overflow="fold")
+    table.add_column("predictor (full specs below)", no_wrap=True)
     for column in ("bytes", "bits/byte", "compressor's own bits/byte", "predictor / own"):
         table.add_column(column, justify="right")
     for f, spec, s in results:
