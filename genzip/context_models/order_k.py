@@ -20,6 +20,7 @@ from numba import njit
 
 from ..predictor import RuntimeOptions
 from ._base import NumbaContextModel, State
+from ._hashing import HISTORY_MASK, probe
 
 MAX_K = 7
 _ROW_BYTES = 512 + 8 + 4 * 12  # counts, total, up to four hash slots (key + row)
@@ -28,18 +29,6 @@ _ROW_BYTES = 512 + 8 + 4 * 12  # counts, total, up to four hash slots (key + row
 _HIST, _ROWS, _FLUSHES, _K, _ROW_LIMIT, _SLOT_LIMIT = 0, 1, 2, 3, 4, 5
 _META = 6
 _START_ROWS = 64
-_MASK56 = (1 << 56) - 1
-_GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed 64-bit integer
-
-
-@njit(cache=True, inline="always")
-def _probe(hkey: np.ndarray, key: int) -> int:
-    mask = len(hkey) - 1
-    h = key * _GOLDEN
-    i = (h ^ (h >> 31)) & mask
-    while hkey[i] != 0 and hkey[i] != key:
-        i = (i + 1) & mask
-    return i
 
 
 @njit(cache=True, inline="always")
@@ -52,14 +41,14 @@ def _context_key(meta: np.ndarray) -> int:
 def _row_of(hkey: np.ndarray, hrow: np.ndarray, meta: np.ndarray) -> int:
     """Row of the current context, or -1 if it was never seen."""
     key = _context_key(meta)
-    slot = _probe(hkey, key)
+    slot = probe(hkey, key)
     return hrow[slot] if hkey[slot] == key else -1
 
 
 @njit(cache=True)
 def _learn_one(hkey, hrow, counts, totals, meta, symbol):  # type: ignore[no-untyped-def]
     key = _context_key(meta)
-    slot = _probe(hkey, key)
+    slot = probe(hkey, key)
     if hkey[slot] != key:
         if meta[_ROWS] == len(totals):  # full: forget, relearn the last k bytes
             hist = meta[_HIST]
@@ -70,7 +59,7 @@ def _learn_one(hkey, hrow, counts, totals, meta, symbol):  # type: ignore[no-unt
             meta[_FLUSHES] += 1
             for i in range(keep - 1, -1, -1):
                 _learn_one(hkey, hrow, counts, totals, meta, (hist >> (8 * i)) & 255)
-            slot = _probe(hkey, key)
+            slot = probe(hkey, key)
         row = meta[_ROWS]
         meta[_ROWS] = row + 1
         hkey[slot] = key
@@ -87,7 +76,7 @@ def _learn_one(hkey, hrow, counts, totals, meta, symbol):  # type: ignore[no-unt
             counts[j] = (counts[j] + 1) >> 1
             total += counts[j]
         totals[row] = total
-    meta[_HIST] = ((meta[_HIST] << 8) | symbol) & _MASK56
+    meta[_HIST] = ((meta[_HIST] << 8) | symbol) & HISTORY_MASK
 
 
 @njit(cache=True)
@@ -114,7 +103,7 @@ def _needs_room(hkey, totals, meta):  # type: ignore[no-untyped-def]
 def _rehash(hkey, hrow, new_key, new_row):  # type: ignore[no-untyped-def]
     for i in range(len(hkey)):
         if hkey[i] != 0:
-            j = _probe(new_key, hkey[i])
+            j = probe(new_key, hkey[i])
             new_key[j] = hkey[i]
             new_row[j] = hrow[i]
 

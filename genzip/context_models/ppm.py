@@ -42,6 +42,7 @@ from numba import njit
 from ..errors import SpecError
 from ..predictor import RuntimeOptions
 from ._base import NumbaContextModel, State, table_bits
+from ._hashing import HISTORY_MASK, probe
 
 MAX_ORDER = 7
 #: a count above this halves every count of the context (adaptivity, bounded counts)
@@ -60,8 +61,6 @@ _HIST, _SEEN, _POOL_USED, _N_CTX, _FLUSHES, _ORDER, _MAX_CTX, _FREE = 0, 1, 2, 3
 _LAST_HIT = _FREE + 9  # nine free lists (block sizes 1, 2, 4, ..., 256), then this flag
 _SLOT_LIMIT, _POOL_LIMIT = _FREE + 10, _FREE + 11  # sizes the tables may grow to
 _META = _FREE + 12
-_MASK56 = (1 << 56) - 1
-_GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed 64-bit integer
 #: pool entries kept free so one update can never run out: each of the MAX_ORDER + 1
 #: contexts may move into a new block of at most 256 entries
 _RESERVE = (MAX_ORDER + 1) * 256
@@ -72,17 +71,6 @@ _START_SLOTS = 1 << 12
 @njit(cache=True, inline="always")
 def _key(hist: int, k: int) -> int:
     return (hist & ((1 << (8 * k)) - 1)) | ((k + 1) << 56)
-
-
-@njit(cache=True, inline="always")
-def _probe(hkey: np.ndarray, key: int) -> int:
-    """Slot holding `key`, or the empty slot where it would go."""
-    mask = len(hkey) - 1
-    h = key * _GOLDEN
-    i = (h ^ (h >> 31)) & mask
-    while hkey[i] != 0 and hkey[i] != key:
-        i = (i + 1) & mask
-    return i
 
 
 @njit(cache=True)
@@ -144,7 +132,7 @@ def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
     inherited = 1
     for k in range(top, -1, -1):
         key = _key(hist, k)
-        slot = _probe(hkey, key)
+        slot = probe(hkey, key)
         if hkey[slot] != key:
             continue
         start = hstart[slot]
@@ -159,14 +147,14 @@ def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
             break
     for k in range(top, found_order, -1):
         key = _key(hist, k)
-        slot = _probe(hkey, key)
+        slot = probe(hkey, key)
         if hkey[slot] != key:
             hkey[slot] = key
             hnsym[slot] = 0
             htot[slot] = 0
             meta[_N_CTX] += 1
         _add_symbol(hstart, hnsym, htot, pool, meta, slot, symbol, inherited)
-    meta[_HIST] = ((hist << 8) | symbol) & _MASK56
+    meta[_HIST] = ((hist << 8) | symbol) & HISTORY_MASK
     meta[_SEEN] += 1
 
 
@@ -219,7 +207,7 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
     mass = 1.0
     for k in range(top, -1, -1):
         key = _key(hist, k)
-        slot = _probe(hkey, key)
+        slot = probe(hkey, key)
         if hkey[slot] != key:
             continue
         start = hstart[slot]
@@ -266,7 +254,7 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
     mass = 1.0
     for k in range(top, -1, -1):
         key = _key(hist, k)
-        slot = _probe(hkey, key)
+        slot = probe(hkey, key)
         if hkey[slot] != key:
             continue
         start = hstart[slot]
@@ -320,7 +308,7 @@ def _needs_room(hkey: np.ndarray, pool: np.ndarray, meta: np.ndarray) -> bool:
 def _rehash(hkey, hstart, hnsym, htot, new_key, new_start, new_nsym, new_tot):  # type: ignore[no-untyped-def]
     for i in range(len(hkey)):
         if hkey[i] != 0:
-            j = _probe(new_key, hkey[i])
+            j = probe(new_key, hkey[i])
             new_key[j] = hkey[i]
             new_start[j] = hstart[i]
             new_nsym[j] = hnsym[i]
