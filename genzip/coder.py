@@ -8,7 +8,7 @@ float64 arrays, and a checksum of the original catches anything that slips.
 
 Container layout (all integers little-endian)::
 
-    magic b"GZPK" | version u8 | header length u32 | header (UTF-8 JSON) |
+    magic b"GZPK" | version u8 | header length u32 | header (raw-deflated UTF-8 JSON) |
     payload (range-coder words, u32 each) | crc32 of everything before, u32
 
 The header holds the canonical predictor spec, the predictor fingerprint
@@ -46,6 +46,8 @@ MAGIC = b"GZPK"
 FORMAT_VERSION = 1
 _PREFIX = struct.Struct("<4sBI")
 _CRC = struct.Struct("<I")
+#: a header that inflates to more than this is refused (a 1 GB file in 2 KB chunks needs ~3 MB)
+_MAX_HEADER_BYTES = 64 << 20
 #: symbols handed to `distributions()` at once: bounds memory to block * alphabet floats
 ENCODE_BLOCK = 2048
 #: chunks stepped side by side when the predictor supports batched streams
@@ -83,15 +85,21 @@ class Header:
     genzip_version: str = __version__
     batch_size: int | None = None  # chunks coded side by side (StreamBatch); None = one at a time
 
-    def to_json(self) -> bytes:
-        return json.dumps(self.__dict__, sort_keys=True, separators=(",", ":")).encode()
+    def to_bytes(self) -> bytes:
+        """Compact JSON, raw-deflated: per-chunk symbol counts and long specs shrink to a few bytes."""
+        raw = json.dumps(self.__dict__, sort_keys=True, separators=(",", ":")).encode()
+        deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return deflate.compress(raw) + deflate.flush()
 
     @classmethod
-    def from_json(cls, raw: bytes) -> Header:
+    def from_bytes(cls, packed: bytes) -> Header:
         try:
-            fields = json.loads(raw.decode())
-            return cls(**fields)
-        except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+            inflate = zlib.decompressobj(-15)
+            raw = inflate.decompress(packed, _MAX_HEADER_BYTES)
+            if inflate.unconsumed_tail or not inflate.eof:
+                raise ValueError("header does not inflate to one complete JSON document")
+            return cls(**json.loads(raw.decode()))
+        except (zlib.error, ValueError, TypeError) as exc:
             raise ContainerError(f"container header is not valid ({exc.__class__.__name__})") from None
 
 
@@ -221,7 +229,7 @@ def encode(
         symbol_counts=counts,
         batch_size=batch,
     )
-    head = header.to_json()
+    head = header.to_bytes()
     payload = encoder.get_compressed().astype("<u4").tobytes()
     body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head + payload
     return body + _CRC.pack(zlib.crc32(body))
@@ -242,7 +250,7 @@ def read_header(blob: bytes) -> tuple[Header, np.ndarray]:
     head_end = _PREFIX.size + head_len
     if head_end > len(body) or (len(body) - head_end) % 4:
         raise ContainerError("container is truncated (payload is not whole 32-bit words)")
-    header = Header.from_json(body[_PREFIX.size : head_end])
+    header = Header.from_bytes(body[_PREFIX.size : head_end])
     if header.length < 0 or any(c < 0 for c in header.symbol_counts):
         raise ContainerError("container header has impossible lengths")
     if header.batch_size is not None and (not isinstance(header.batch_size, int) or header.batch_size < 1):

@@ -32,3 +32,17 @@ def torture_inputs() -> dict[str, bytes]:
         "real text": genzip.corpus.text(200, offset=1000),
         "invalid utf-8": b"\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc",
     }
+
+
+def rewrite_header(blob: bytes, **changes: object) -> bytes:
+    """The same container with header fields replaced and a valid crc32, so only the check under test can object."""
+    import dataclasses
+    import struct
+    import zlib
+
+    from genzip.coder import FORMAT_VERSION, MAGIC, read_header
+
+    header, payload = read_header(blob)
+    head = dataclasses.replace(header, **changes).to_bytes()
+    body = struct.pack("<4sBI", MAGIC, FORMAT_VERSION, len(head)) + head + payload.astype("<u4").tobytes()
+    return body + struct.pack("<I", zlib.crc32(body))

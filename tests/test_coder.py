@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import genzip
+import genzip.corpus
 from genzip.coder import FORMAT_VERSION, MAGIC, read_header
 from genzip.errors import ContainerError, ModelMismatchError
 
-from .conftest import torture_inputs
+from .conftest import rewrite_header, torture_inputs
 
 TORTURE = torture_inputs()
 #: every registered real compressor; brotli at a low quality and short context keeps it fast
@@ -114,8 +115,15 @@ def test_flipped_byte(blob: bytes, position: int) -> None:
 
 
 def test_unknown_predictor(blob: bytes) -> None:
-    body = blob[:-4].replace(b'"spec":"zlib:', b'"spec":"nope:')
+    header, _ = read_header(blob)
     with pytest.raises(ContainerError, match="unknown predictor"):
+        genzip.decompress(rewrite_header(blob, spec=header.spec.replace("zlib:", "nope:")))
+
+
+def test_header_that_is_not_deflate(blob: bytes) -> None:
+    junk = b"not deflate at all"
+    body = struct.pack("<4sBI", MAGIC, FORMAT_VERSION, len(junk)) + junk
+    with pytest.raises(ContainerError, match="header is not valid"):
         genzip.decompress(_reseal(body))
 
 
@@ -145,3 +153,14 @@ def test_distributions_are_proper() -> None:
     probs = predictor.distributions(np.frombuffer(b"cad", dtype=np.uint8).astype(np.int64))
     assert probs.shape == (3, 256) and (probs > 0).all()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_header_stays_small_with_many_chunks() -> None:
+    """Per-chunk symbol counts are deflated: 256 chunks cost a few bytes, not ~1.3 KB of JSON."""
+    data = genzip.corpus.text(256 * 256)
+    blob = genzip.compress(data, genzip.predictor("order", jobs=1), chunk_size=256)
+    header, payload = read_header(blob)
+    assert len(header.symbol_counts) == 256
+    header_bytes = len(blob) - 4 * len(payload) - 4 - 9
+    assert header_bytes < 300
+    assert genzip.decompress(blob) == data

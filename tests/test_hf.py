@@ -7,12 +7,9 @@ downloaded. Encoding and decoding run in separate processes through the CLI.
 
 from __future__ import annotations
 
-import json
 import os
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,7 @@ from hypothesis import strategies as st
 
 import genzip
 import genzip.corpus
-from genzip.coder import MAGIC, FORMAT_VERSION, read_header
+from genzip.coder import read_header
 from genzip.errors import GenzipError, ModelMismatchError
 from genzip.predictor import RuntimeOptions
 
@@ -30,6 +27,8 @@ torch = pytest.importorskip("torch")
 
 from genzip.language_models import hf  # noqa: E402
 from genzip.registry import build  # noqa: E402
+
+from .conftest import rewrite_header  # noqa: E402
 
 CPU = RuntimeOptions(device="cpu", jobs=1)
 
@@ -269,29 +268,18 @@ def test_cli_chunked_batched_round_trip_with_verify(tiny_model: Path, tmp_path: 
     assert (tmp_path / "out").read_bytes() == data
 
 
-def _with_header(blob: bytes, change: dict) -> bytes:
-    """The same container with header fields replaced (a valid crc, so only the model check can object)."""
-    header, _ = read_header(blob)
-    fields = {**header.__dict__, **change}
-    head = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-    old_len = struct.unpack_from("<4sBI", blob)[2]
-    payload = blob[9 + old_len : -4]
-    body = struct.pack("<4sBI", MAGIC, FORMAT_VERSION, len(head)) + head + payload
-    return body + struct.pack("<I", zlib.crc32(body))
-
-
 def test_model_mismatch_is_detected(tiny: hf.HFPredictor, tiny_model: Path, tmp_path: Path) -> None:
     data = genzip.corpus.text(200)
     blob = genzip.compress(data, tiny)
     header, _ = read_header(blob)
     for change in ({"weights_sha256": "0" * 64}, {"transformers": "0.0.1"}):
-        tampered = _with_header(blob, {"fingerprint": {**header.fingerprint, **change}})
+        tampered = rewrite_header(blob, fingerprint={**header.fingerprint, **change})
         with pytest.raises(ModelMismatchError, match="differs"):
             genzip.decompress(tampered, device="cpu")
     # the decoder rebuilds the model in the recorded dtype; other floats then fail the checksum
     with pytest.raises(ModelMismatchError, match="checksum"):
-        genzip.decompress(_with_header(blob, {"fingerprint": {**header.fingerprint, "dtype": "bfloat16"}}))
-    (tmp_path / "x.gz").write_bytes(_with_header(blob, {"fingerprint": {**header.fingerprint, "window": 16}}))
+        genzip.decompress(rewrite_header(blob, fingerprint={**header.fingerprint, "dtype": "bfloat16"}))
+    (tmp_path / "x.gz").write_bytes(rewrite_header(blob, fingerprint={**header.fingerprint, "window": 16}))
     res = run_cli("decompress", "x.gz", "-o", "out", "--device", "cpu", cwd=tmp_path)
     assert res.returncode == 2 and "differs from the one that encoded" in res.stderr
     assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()
