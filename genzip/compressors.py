@@ -47,7 +47,7 @@ from .predictor import RuntimeOptions, SequencePredictor, normalise
 #: a candidate more than this many bits longer than the best gets this penalty, not more
 MAX_LENGTH_GAP_BITS = 60
 _CANDIDATES = [bytes([b]) for b in range(256)]
-#: below this many positions, or candidates, spawning work on other processes does not pay
+#: below this many positions, workers share each position's candidates instead of whole positions
 _MIN_PARALLEL_POSITIONS = 8
 RESOLUTIONS = ("bits", "bytes")
 #: dithered contexts drop this many more bytes from their start each
@@ -179,19 +179,19 @@ class CodeLengthPredictor(SequencePredictor):
     def _context(self) -> bytes:
         return bytes(self._history) if self.window else b""
 
+    def _units_split(self, context: bytes) -> np.ndarray:
+        """One position's evidence with its candidates split over the worker processes."""
+        items, continuations = self.items(context)
+        parts = [p for p in np.array_split(np.arange(len(items)), self.options.worker_count) if len(p)]
+        futures = [
+            self._executor().submit(_worker_items, self.spec, context, items[p[0] : p[-1] + 1]) for p in parts
+        ]
+        lengths = np.concatenate([f.result() for f in futures], axis=1)
+        return self.units_from_lengths(lengths, continuations)
+
     def distribution(self) -> np.ndarray:
         context = self._context()
-        workers = self.options.worker_count
-        if workers == 1:
-            units = self.units(context)
-        else:
-            items, continuations = self.items(context)
-            parts = [p for p in np.array_split(np.arange(len(items)), workers) if len(p)]
-            futures = [
-                self._executor().submit(_worker_items, self.spec, context, items[p[0] : p[-1] + 1]) for p in parts
-            ]
-            lengths = np.concatenate([f.result() for f in futures], axis=1)
-            units = self.units_from_lengths(lengths, continuations)
+        units = self.units(context) if self.options.worker_count == 1 else self._units_split(context)
         if self._calibrator is None:
             return self.probabilities(units)
         self._experts = self._calibrator.experts(units)
@@ -203,8 +203,12 @@ class CodeLengthPredictor(SequencePredictor):
         offset = len(self._history) if self.window else 0
         positions = np.arange(offset, offset + len(symbols))
         workers = self.options.worker_count
-        if workers == 1 or len(symbols) < _MIN_PARALLEL_POSITIONS:
+        if workers == 1:
             units = _units_at(self, buffer, positions)
+        elif len(symbols) < _MIN_PARALLEL_POSITIONS:  # too few positions to share: split candidates
+            window = self.window
+            contexts = [buffer[max(0, pos - window) : pos] if window else b"" for pos in positions.tolist()]
+            units = np.array([self._units_split(c) for c in contexts], dtype=np.int64).reshape(-1, 2, 256)
         else:
             parts = [p for p in np.array_split(positions, workers * 4) if len(p)]
             futures = [self._executor().submit(_worker_positions, self.spec, buffer, p) for p in parts]

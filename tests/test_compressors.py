@@ -114,3 +114,13 @@ def test_lzma_lengths_equal_library_across_sizes(preset: int) -> None:
     text = genzip.corpus.text(9000)
     for n in (0, 1, 4095, 4096, 4097, 9000):
         assert predictor.compressed_size(text[:n]) == len(lzma.compress(text[:n], preset=preset))
+
+
+@pytest.mark.parametrize("spec", ["zlib", "zstd:level=3,lookahead=4,dither=2"])
+def test_few_positions_split_candidates_over_workers_bit_identically(spec: str) -> None:
+    symbols = np.frombuffer(b"whale", dtype=np.uint8).astype(np.int64)
+    single, split = genzip.predictor(spec, jobs=1), genzip.predictor(spec, jobs=2)
+    for p in (single, split):
+        p.reset(b"Call me Ishmael. The whale, the whale")
+    assert np.array_equal(single.distributions(symbols), split.distributions(symbols))
+    split.close()
