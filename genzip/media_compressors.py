@@ -1,7 +1,9 @@
 """The paper's domain-specific baselines as predictors: PNG for images, FLAC for audio.
 
-Both are `CodeLengthPredictor`s, so they give code lengths for the adapter and
-their own compressed size for comparison tables, like the general compressors.
+Both are `CodeLengthPredictor`s, so they give code lengths for the adapter (with
+all its options: resolution, calibrate, lookahead, dither; their finest
+resolution is whole bytes) and their own compressed size for comparison tables,
+like the general compressors.
 
 * `png`: the bytes are laid out as a greyscale image 64 pixels wide (a stack of
   the 32x64 patches of `genzip.data`, row-major), the last row padded with zeros
@@ -15,6 +17,7 @@ their own compressed size for comparison tables, like the general compressors.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 
@@ -58,8 +61,8 @@ def flac_bytes(data: bytes, rate: int = AUDIO_RATE, level: float = 1.0) -> bytes
 class PngPredictor(CodeLengthPredictor):
     """Lossless PNG (Pillow) on the 32x64 greyscale patch layout."""
 
-    def __init__(self, options: RuntimeOptions, level: int = 9, context: int = 2048) -> None:
-        super().__init__(options, context)
+    def __init__(self, options: RuntimeOptions, level: int = 9, context: int = 2048, **adapter: Any) -> None:
+        super().__init__(options, context, **adapter)
         self.level = level
 
     def compressed_size(self, data: bytes) -> int:
@@ -69,8 +72,8 @@ class PngPredictor(CodeLengthPredictor):
 class FlacPredictor(CodeLengthPredictor):
     """FLAC (libsndfile through soundfile), 8-bit 16 kHz mono, highest compression level."""
 
-    def __init__(self, options: RuntimeOptions, rate: int = AUDIO_RATE, context: int = 2048) -> None:
-        super().__init__(options, context)
+    def __init__(self, options: RuntimeOptions, rate: int = AUDIO_RATE, context: int = 2048, **adapter: Any) -> None:
+        super().__init__(options, context, **adapter)
         self.rate = rate
 
     def compressed_size(self, data: bytes) -> int:

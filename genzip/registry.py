@@ -143,73 +143,69 @@ _ADAPTER = (
 )
 
 
-def _compressor(name: str, summary: str, *extra: Param) -> Entry:
-    return Entry(name, f"genzip.compressors:{_CLASS_OF[name]}", summary, "compressor", (*extra, _WINDOW, *_ADAPTER))
+def _compressor(name: str, target: str, summary: str, *own: Param) -> Entry:
+    """A real compressor seen through the code-length adapter: its own parameters, then the adapter's."""
+    return Entry(name, target, summary, "compressor", (*own, _WINDOW, *_ADAPTER))
 
-
-_CLASS_OF = {
-    "gzip": "GzipPredictor",
-    "zlib": "ZlibPredictor",
-    "bz2": "Bz2Predictor",
-    "lzma": "LzmaPredictor",
-    "zstd": "ZstdPredictor",
-    "brotli": "BrotliPredictor",
-    "ppmd": "PpmdPredictor",
-}
 
 ENTRIES: dict[str, Entry] = {
     e.name: e
     for e in (
         _compressor(
             "gzip",
+            "genzip.compressors:GzipPredictor",
             "deflate with gzip framing (zlib, level 9 by default, mtime 0)",
             Param("level", int, 9, "zlib compression level", minimum=0, maximum=9),
         ),
         _compressor(
             "zlib",
+            "genzip.compressors:ZlibPredictor",
             "deflate with zlib framing (level 9 by default)",
             Param("level", int, 9, "zlib compression level", minimum=0, maximum=9),
         ),
         _compressor(
             "bz2",
+            "genzip.compressors:Bz2Predictor",
             "bzip2 (Burrows-Wheeler), level 9 by default",
             Param("level", int, 9, "bzip2 block size level", minimum=1, maximum=9),
         ),
         _compressor(
             "lzma",
+            "genzip.compressors:LzmaPredictor",
             "xz container, LZMA2 preset 9 by default (xz -9)",
             Param("preset", int, 9, "xz preset", minimum=0, maximum=9),
         ),
         _compressor(
             "zstd",
+            "genzip.compressors:ZstdPredictor",
             "Zstandard (python-zstandard), level 19 by default",
             Param("level", int, 19, "zstd compression level", minimum=1, maximum=22),
         ),
         _compressor(
             "brotli",
+            "genzip.compressors:BrotliPredictor",
             "Brotli, quality 11 by default (slow: about 1 s per predicted byte)",
             Param("quality", int, 11, "brotli quality", minimum=0, maximum=11),
         ),
         _compressor(
             "ppmd",
+            "genzip.compressors:PpmdPredictor",
             "PPMd variant I (pyppmd.compress), order 6 and 16 MiB by default",
             Param("order", int, 6, "maximum context order", minimum=2, maximum=64),
             Param("memory", int, 16 << 20, "model memory in bytes (k/m suffixes work)", minimum=1 << 11),
         ),
         # --- domain compressors (png, flac) ---
-        Entry(
+        _compressor(
             "png",
             "genzip.media_compressors:PngPredictor",
             "lossless PNG (Pillow) of the bytes as 8-bit greyscale 32x64 patches, 64 pixels wide",
-            "compressor",
-            (Param("level", int, 9, "zlib compression level of the PNG", minimum=0, maximum=9), _WINDOW),
+            Param("level", int, 9, "zlib compression level of the PNG", minimum=0, maximum=9),
         ),
-        Entry(
+        _compressor(
             "flac",
             "genzip.media_compressors:FlacPredictor",
             "FLAC (libsndfile) of the bytes as 8-bit mono samples, highest compression level",
-            "compressor",
-            (Param("rate", int, 16000, "sample rate written in the FLAC header (Hz)", minimum=1, maximum=655350), _WINDOW),
+            Param("rate", int, 16000, "sample rate written in the FLAC header (Hz)", minimum=1, maximum=655350),
         ),
         # --- context models (ctw, ppm, order) ---
         Entry(
