@@ -196,6 +196,25 @@ def _escape(see: np.ndarray, cell: int, distinct: int, total: int) -> float:
     return (see[cell] + SEE_PRIOR * distinct / (2.0 * total)) / (see[cell + 1] + SEE_PRIOR)
 
 
+@njit(cache=True, inline="always")
+def _tally(pool: np.ndarray, start: int, end: int, excluded: np.ndarray, symbol: int) -> tuple[int, int, int]:
+    """A context's statistics over the bytes not excluded: total count, distinct bytes, count of `symbol`.
+
+    Shared by `_walk` (scoring) and `_dist_into` (full distributions) so both see the same numbers.
+    """
+    total = 0
+    distinct = 0
+    count = 0
+    for j in range(start, end):
+        s = pool[j] & 255
+        if not excluded[s]:
+            total += pool[j] >> 8
+            distinct += 1
+            if s == symbol:
+                count = pool[j] >> 8
+    return total, distinct, count
+
+
 @njit(cache=True)
 def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
           see: np.ndarray, meta: np.ndarray, symbol: int, excluded: np.ndarray) -> float:
@@ -212,16 +231,7 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
             continue
         start = hstart[slot]
         end = start + hnsym[slot]
-        total = 0
-        distinct = 0
-        count = 0
-        for j in range(start, end):
-            s = pool[j] & 255
-            if not excluded[s]:
-                total += pool[j] >> 8
-                distinct += 1
-                if s == symbol:
-                    count = pool[j] >> 8
+        total, distinct, count = _tally(pool, start, end, excluded, symbol)
         if distinct == 0:
             continue
         cell = _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT])
@@ -259,12 +269,7 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
             continue
         start = hstart[slot]
         end = start + hnsym[slot]
-        total = 0
-        distinct = 0
-        for j in range(start, end):
-            if not excluded[pool[j] & 255]:
-                total += pool[j] >> 8
-                distinct += 1
+        total, distinct, _ = _tally(pool, start, end, excluded, -1)
         if distinct == 0:
             continue
         escape = _escape(see, _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT]), distinct, total)
