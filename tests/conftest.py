@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import genzip.corpus
+from genzip.predictor import SequencePredictor
 
 # numba kernels compile once and are cached next to the package
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".cache", "numba"))
@@ -46,3 +47,17 @@ def rewrite_header(blob: bytes, **changes: object) -> bytes:
     head = dataclasses.replace(header, **changes).to_bytes()
     body = struct.pack("<4sBI", MAGIC, FORMAT_VERSION, len(head)) + head + payload.astype("<u4").tobytes()
     return body + struct.pack("<I", zlib.crc32(body))
+
+
+def assert_batched_equals_stepping(predictor: SequencePredictor, symbols: np.ndarray, context: bytes = b"") -> np.ndarray:
+    """The coding contract: after `reset(context)`, the rows of `distributions(symbols)` (the encoder's
+    path) are bit-identical to stepping `distribution()`/`observe()` (the decoder's path) on a fork, and
+    both paths end in the same state. Returns the rows."""
+    predictor.reset(context)
+    stepper = predictor.fork()
+    rows = predictor.distributions(symbols)
+    for i, s in enumerate(np.asarray(symbols).tolist()):
+        assert np.array_equal(stepper.distribution(), rows[i]), f"row {i} differs from stepping"
+        stepper.observe(s)
+    assert np.array_equal(stepper.distribution(), predictor.distribution())
+    return rows

@@ -21,6 +21,8 @@ from genzip.compressors import bz2_bits, probabilities_from_lengths, zstd_bits
 from genzip.errors import GenzipError, SpecError
 from genzip.lookahead import Calibrator, continuation_candidates, weights_from_units
 
+from .conftest import assert_batched_equals_stepping
+
 TEXT = genzip.corpus.text(3000, offset=7000)
 CONTEXTS = {
     "empty": b"",
@@ -137,17 +139,9 @@ def test_lookahead_calibrated_gzip_round_trips_any_bytes(data: bytes) -> None:
 )
 def test_distributions_bit_identical_to_stepping(spec: str, jobs: int) -> None:
     data = np.frombuffer(TEXT[2048:2078], dtype=np.uint8).astype(np.int64)
-    batched = genzip.predictor(spec, jobs=jobs)
-    batched.reset(TEXT[:2048])
-    many = batched.distributions(data)
-    stepper = genzip.predictor(spec, jobs=jobs)
-    stepper.reset(TEXT[:2048])
-    for i, b in enumerate(data.tolist()):
-        assert np.array_equal(stepper.distribution(), many[i])
-        stepper.observe(b)
-    assert np.array_equal(stepper.distribution(), batched.distribution())
-    batched.close()
-    stepper.close()
+    predictor = genzip.predictor(spec, jobs=jobs)
+    assert_batched_equals_stepping(predictor, data, TEXT[:2048])
+    predictor.close()
 
 
 def test_fork_carries_the_calibration_state() -> None:

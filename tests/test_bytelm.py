@@ -20,6 +20,8 @@ torch = pytest.importorskip("torch")
 from genzip.language_models import bytelm  # noqa: E402
 from genzip.language_models.train import TrainSettings, train  # noqa: E402
 
+from .conftest import assert_batched_equals_stepping  # noqa: E402
+
 CPU = RuntimeOptions(device="cpu")
 
 
@@ -76,11 +78,7 @@ def test_stepping_matches_the_batched_forward_pass() -> None:
 def test_distributions_are_bit_identical_to_stepping_across_the_sliding_window() -> None:
     p = random_predictor(context=48)  # the ring buffer wraps several times
     symbols = p.tokenize(genzip.corpus.text(200, offset=99) + bytes(range(0, 256, 3)))
-    batch = p.distributions(symbols)
-    p.reset(b"")
-    for i, s in enumerate(symbols.tolist()):
-        assert np.array_equal(p.distribution(), batch[i])
-        p.observe(s)
+    batch = assert_batched_equals_stepping(p, symbols)
     assert np.all(batch > 0) and np.allclose(batch.sum(axis=1), 1.0)
 
 

@@ -17,6 +17,8 @@ import genzip
 import genzip.corpus
 from genzip.compressors import MAX_LENGTH_GAP_BITS, probabilities_from_lengths
 
+from .conftest import assert_batched_equals_stepping
+
 CONTEXT = b"It was the best of times, it was the worst of times, it was the age of "
 
 REFERENCE = {
@@ -76,16 +78,9 @@ def test_huge_length_gaps_keep_every_symbol_codable() -> None:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_batched_distributions_bit_identical_to_stepping(jobs: int) -> None:
     data = genzip.corpus.text(40, offset=500)
-    batched = genzip.predictor("gzip", jobs=jobs)
-    batched.reset(b"prefix ")
-    many = batched.distributions(np.frombuffer(data, dtype=np.uint8).astype(np.int64))
-    stepper = genzip.predictor("gzip", jobs=jobs)
-    stepper.reset(b"prefix ")
-    for i, b in enumerate(data):
-        assert np.array_equal(stepper.distribution(), many[i])
-        stepper.observe(b)
-    batched.close()
-    stepper.close()
+    predictor = genzip.predictor("gzip", jobs=jobs)
+    assert_batched_equals_stepping(predictor, np.frombuffer(data, dtype=np.uint8).astype(np.int64), b"prefix ")
+    predictor.close()
 
 
 def test_fork_is_independent() -> None:

@@ -18,6 +18,8 @@ from genzip.context_models import ppm as ppm_module
 from genzip.corpus import text
 from genzip.errors import InputError, SpecError
 
+from .conftest import assert_batched_equals_stepping
+
 # small tables keep allocation and fork cheap; the behaviour is the same until the limit
 SPECS = ["ctw:depth=3,memory=4m", "ppm:order=4,memory=4m", "order:k=2,memory=4m"]
 TEXT = text(3000, offset=20000)
@@ -215,13 +217,7 @@ def test_order_k_matches_counts() -> None:
 @pytest.mark.parametrize("name", ["text", "random", "long run"])
 def test_batched_rows_are_bit_identical_to_stepping(spec: str, name: str) -> None:
     symbols = as_symbols(TORTURE[name][:700])
-    batched = genzip.predictor(spec).distributions(symbols)
-    stepper = genzip.predictor(spec)
-    stepped = np.empty_like(batched)
-    for i, s in enumerate(symbols.tolist()):
-        stepped[i] = stepper.distribution()
-        stepper.observe(s)
-    assert np.array_equal(batched, stepped)
+    batched = assert_batched_equals_stepping(genzip.predictor(spec), symbols)
     assert batched.dtype == np.float64 and batched.shape == (len(symbols), 256)
     assert (batched > 0).all()
     np.testing.assert_allclose(batched.sum(axis=1), 1.0, atol=1e-12)

@@ -28,7 +28,7 @@ torch = pytest.importorskip("torch")
 from genzip.language_models import hf  # noqa: E402
 from genzip.registry import build  # noqa: E402
 
-from .conftest import rewrite_header  # noqa: E402
+from .conftest import assert_batched_equals_stepping, rewrite_header  # noqa: E402
 
 CPU = RuntimeOptions(device="cpu", jobs=1)
 
@@ -165,12 +165,7 @@ def test_generic_engine_agrees_with_the_lean_one(tiny_model: Path) -> None:
 
 def test_distributions_are_bit_identical_to_stepping(tiny: hf.HFPredictor) -> None:
     symbols = tiny.tokenize(genzip.corpus.text(300, offset=400))
-    tiny.reset(b"Call me")
-    batch = tiny.distributions(symbols)
-    tiny.reset(b"Call me")
-    for i, s in enumerate(symbols.tolist()):
-        assert np.array_equal(tiny.distribution(), batch[i])
-        tiny.observe(s)
+    batch = assert_batched_equals_stepping(tiny, symbols, b"Call me")
     assert np.all(batch > 0) and np.allclose(batch.sum(axis=1), 1.0)
 
 
