@@ -136,9 +136,9 @@ def score_chunk(predictor: SequencePredictor, chunk: bytes, native_only: bool = 
     """Score one chunk from a fresh state; in native-only mode compressors only report their own size."""
     from .likelihood import score
 
-    compressed_size = getattr(predictor, "compressed_size", None)
-    if native_only and compressed_size is not None:
-        return ChunkScore(len(chunk), None, None, int(compressed_size(chunk)))
+    native = predictor.compressed_size(chunk) if native_only else None
+    if native is not None:
+        return ChunkScore(len(chunk), None, None, native)
     result = score(chunk, predictor, None)
     return ChunkScore(len(chunk), result.total_bits, spread_to_bytes(predictor, chunk, result.symbol_bits), result.native_bytes)
 

@@ -60,13 +60,11 @@ def score(data: bytes, predictor: SequencePredictor, chunk_size: int | None = No
     data = bytes(data)
     if chunk_size is not None and chunk_size <= 0:
         raise InputError(f"chunk size must be positive, got {chunk_size}")
+    chunks = split_chunks(data, chunk_size)
     pieces = []
-    native = 0
-    compressed_size = getattr(predictor, "compressed_size", None)
-    for chunk in split_chunks(data, chunk_size):
+    for chunk in chunks:
         predictor.reset(b"")
         pieces.append(predictor.score(predictor.tokenize(chunk)))
-        if compressed_size is not None:
-            native += compressed_size(chunk)
-    bits = np.concatenate(pieces) if pieces else np.zeros(0)
-    return Score(predictor.spec, len(data), bits, native if compressed_size is not None else None)
+    sizes = [predictor.compressed_size(chunk) for chunk in chunks]
+    native = sum(n for n in sizes if n is not None) if None not in sizes else None
+    return Score(predictor.spec, len(data), np.concatenate(pieces), native)

@@ -25,7 +25,6 @@ Contract
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +135,13 @@ class SequencePredictor(ABC):
         """
         return {}
 
+    def compressed_size(self, data: bytes) -> int | None:
+        """Bytes a real compressor behind this predictor writes for `data`, or None if there is none.
+
+        Lets likelihood tables put a compressor's own size next to its predictor's code length.
+        """
+        return None
+
     def model_size_bytes(self) -> int | None:
         """Size of the model's parameters (2 bytes each, as in the paper), for adjusted rates."""
         return None
@@ -166,8 +172,3 @@ def normalise(weights: np.ndarray) -> np.ndarray:
     p = p / p.sum(axis=-1, keepdims=True)
     p = np.maximum(p, PROBABILITY_FLOOR)
     return p / p.sum(axis=-1, keepdims=True)
-
-
-def code_length_bits(p: float) -> float:
-    """Code length in bits of an event of probability p."""
-    return -math.log2(p)
