@@ -78,7 +78,7 @@ class SequencePredictor(ABC):
 
     def detokenize(self, symbols: np.ndarray | list[int]) -> bytes:
         """Inverse of `tokenize`."""
-        return bytes(np.asarray(symbols, dtype=np.uint8).tolist())
+        return np.asarray(symbols, dtype=np.uint8).tobytes()
 
     @abstractmethod
     def reset(self, context: bytes = b"") -> None:
