@@ -139,7 +139,9 @@ _ADAPTER = (
     Param("lookahead", int, 0, "also score continuations of up to this many bytes copied from the context "
           "(0 = off, the paper's horizon 1)", minimum=0, maximum=256),
     Param("dither", int, 1, "average lengths over this many contexts, each 3 bytes shorter at the start "
-          "(finer than whole-byte lengths; costs that many times the work)", minimum=1, maximum=16),
+          "(finer than whole-byte lengths; costs that many times the work)", minimum=1, maximum=64),
+    Param("candidates", str, "all", "measure every byte, or only the bytes in the context window with one "
+          "stand-in for the rest (seen: ~3x less work, same bits/byte within 2%)", choices=("all", "seen")),
 )
 
 

@@ -118,6 +118,8 @@ def test_bits_resolution_is_the_default_and_uses_exact_lengths() -> None:
         "lzma:preset=6,calibrate=true",
         "ppmd:order=4,dither=3",
         "zlib:resolution=bytes,dither=2,lookahead=6,calibrate=true",
+        "zstd:level=3,candidates=seen",
+        "gzip:candidates=seen,lookahead=8,dither=2,calibrate=true",
     ],
 )
 def test_improved_predictors_round_trip(spec: str) -> None:
@@ -135,7 +137,13 @@ def test_lookahead_calibrated_gzip_round_trips_any_bytes(data: bytes) -> None:
 
 @pytest.mark.parametrize("jobs", [1, 2])
 @pytest.mark.parametrize(
-    "spec", ["gzip:lookahead=16,calibrate=true", "zstd:level=3,lookahead=8", "zlib:resolution=bytes,dither=3"]
+    "spec",
+    [
+        "gzip:lookahead=16,calibrate=true",
+        "zstd:level=3,lookahead=8",
+        "zlib:resolution=bytes,dither=3",
+        "bz2:candidates=seen,lookahead=8,dither=2",
+    ],
 )
 def test_distributions_bit_identical_to_stepping(spec: str, jobs: int) -> None:
     data = np.frombuffer(TEXT[2048:2078], dtype=np.uint8).astype(np.int64)
@@ -226,8 +234,24 @@ def test_dither_averages_lengths_of_shifted_contexts() -> None:
     np.testing.assert_allclose(p.distribution(), expected / expected.sum(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("context", [TEXT[:300], b"", bytes(range(256))])
+def test_seen_candidates_measure_the_context_bytes_and_one_stand_in(context: bytes) -> None:
+    """candidates=seen: bytes in the context keep their own length; the others all take the lowest absent byte's."""
+    seen = genzip.predictor("zlib:candidates=seen", jobs=1)
+    seen.reset(context)
+    lengths = genzip.predictor("zlib", jobs=1).bit_lengths(context, [bytes([b]) for b in range(256)])
+    present = np.zeros(256, dtype=bool)
+    present[list(context)] = True
+    if not present.all():
+        lengths[~present] = lengths[np.flatnonzero(~present)[0]]
+    assert np.array_equal(seen.distribution(), probabilities_from_lengths(lengths))
+    assert len(seen.plan(context).items) == present.sum() + (not present.all())
+
+
 @pytest.mark.parametrize(
-    "spec", ["gzip:resolution=exact", "gzip:lookahead=1", "zstd:lookahead=-2", "ppmd:dither=0", "bz2:dither=17"]
+    "spec",
+    ["gzip:resolution=exact", "gzip:lookahead=1", "zstd:lookahead=-2", "ppmd:dither=0", "bz2:dither=65",
+     "gzip:candidates=some"],
 )
 def test_bad_adapter_options_are_spec_errors(spec: str) -> None:
     with pytest.raises(SpecError):
