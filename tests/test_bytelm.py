@@ -18,6 +18,7 @@ from genzip.predictor import RuntimeOptions
 torch = pytest.importorskip("torch")
 
 from genzip.language_models import bytelm  # noqa: E402
+from genzip.language_models.devices import torch_threads  # noqa: E402
 from genzip.language_models.train import TrainSettings, train  # noqa: E402
 
 from .conftest import assert_batched_equals_stepping  # noqa: E402
@@ -46,7 +47,7 @@ def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     quiet = dict(log=lambda message: None, show_progress=False)
     base = TrainSettings(size="200k", data=(data,), steps=3, device="cpu", batch=2, seq_len=64, eval_every=2,
                          eval_bytes=256, warmup=2, out=root / "run.pt", export=root / "weights.pt", seed=1)
-    with bytelm.single_thread():  # tiny batches: extra threads only add synchronisation
+    with torch_threads():  # tiny batches: extra threads only add synchronisation
         first = train(base, **quiet)
         resumed = train(TrainSettings(**{**base.__dict__, "steps": 5, "resume": root / "run.pt",
                                          "out": root / "resumed.pt", "export": None}), **quiet)

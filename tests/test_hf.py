@@ -103,6 +103,16 @@ def test_tokens_are_lossless_for_any_bytes(tiny: hf.HFPredictor, data: bytes) ->
     assert tiny.detokenize(symbols) == data
 
 
+def test_the_predictor_leaves_the_process_thread_count_alone(tiny_model: Path) -> None:
+    """--jobs sets the threads of the model's own forward passes only, not the caller's torch."""
+    before = torch.get_num_threads()
+    predictor = build(f"hf:{tiny_model}", RuntimeOptions(device="cpu", jobs=before + 1))
+    predictor.reset(b"threads")
+    predictor.distribution()
+    assert predictor.engine.threads == before + 1  # type: ignore[attr-defined]
+    assert torch.get_num_threads() == before
+
+
 def test_text_tokens_are_the_tokenizers_own(tiny: hf.HFPredictor, tiny_model: Path) -> None:
     from transformers import AutoTokenizer
 

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 
 from ..errors import InputError, SpecError
 from ..predictor import RuntimeOptions, SequencePredictor, StreamBatch, normalise
-from .devices import resolve_device, resolve_dtype
+from .devices import resolve_device, resolve_dtype, torch_threads
 
 #: input id that starts every stream (bytes are 0..255)
 BOS = 256
@@ -294,27 +294,6 @@ def weights_hash(model: nn.Module) -> str:
 # --- the predictor -------------------------------------------------------------
 
 
-class single_thread:
-    """Run CPU torch work on `threads` threads (default one), then restore the previous count.
-
-    Stepping a small model is latency-bound: more threads only add
-    synchronisation (and on a busy machine, a lot of it). One thread also makes
-    the stepped floats independent of the machine's core count.
-    """
-
-    def __init__(self, threads: int = 1):
-        self.wanted = threads
-
-    def __enter__(self) -> None:
-        self.threads = torch.get_num_threads()
-        if self.threads != self.wanted:
-            torch.set_num_threads(self.wanted)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.threads != self.wanted:
-            torch.set_num_threads(self.threads)
-
-
 def _make_deterministic(device: torch.device) -> None:
     """On CUDA, ask torch for deterministic kernels (cuBLAS needs its workspace setting first).
 
@@ -387,7 +366,7 @@ class BytelmPredictor(SequencePredictor):
     def _feed(self, ids: list[int]) -> None:
         """Step the KV cache through `ids`, remembering them as history."""
         cache = self._live_cache()
-        with single_thread():
+        with torch_threads():
             for i in ids:
                 self.logits = self.model.step(torch.tensor([i], device=self.device), cache)
         self.history.extend(ids)
@@ -399,7 +378,7 @@ class BytelmPredictor(SequencePredictor):
         """The KV cache, rebuilt from the last window of history if `score()` skipped it."""
         if self.cache is None:
             self.cache = KVCache(self.config, 1, self.device, self.dtype)
-            with single_thread():
+            with torch_threads():
                 for i in self.history[-self.config.context :]:
                     self.logits = self.model.step(torch.tensor([i], device=self.device), self.cache)
         return self.cache
@@ -453,7 +432,7 @@ class BytelmPredictor(SequencePredictor):
         state when everything fits in the window, else the last `context` ids
         replayed (lazily, only if the predictor is used again).
         """
-        with single_thread(self.options.jobs or 1), torch.inference_mode():
+        with torch_threads(self.options.jobs or 1), torch.inference_mode():
             bits = self._score(np.asarray(symbols, dtype=np.int64))
         self.history.extend(np.asarray(symbols, dtype=np.int64).tolist())
         del self.history[: -self.config.context]
@@ -513,7 +492,7 @@ class BytelmStreams(StreamBatch):
 
     @torch.inference_mode()
     def _step(self, ids: np.ndarray) -> None:
-        with single_thread():
+        with torch_threads():
             self.logits = self.model.step(torch.as_tensor(ids, device=self.device), self.cache)
 
     def distributions(self) -> np.ndarray:

@@ -9,6 +9,28 @@ from ..errors import InputError
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
+class torch_threads:
+    """Run CPU torch work on `threads` threads (default one), then restore the previous count.
+
+    Stepping a small model is latency-bound: more threads only add
+    synchronisation (and on a busy machine, a lot of it). One thread also makes
+    the stepped floats independent of the machine's core count. Scoped, so that
+    building a predictor never changes the thread count of the caller's process.
+    """
+
+    def __init__(self, threads: int = 1):
+        self.wanted = threads
+
+    def __enter__(self) -> None:
+        self.threads = torch.get_num_threads()
+        if self.threads != self.wanted:
+            torch.set_num_threads(self.wanted)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.threads != self.wanted:
+            torch.set_num_threads(self.threads)
+
+
 def resolve_device(name: str) -> torch.device:
     """cpu | cuda | auto -> a torch device (auto: cuda when torch sees one)."""
     if name == "auto":

@@ -463,9 +463,6 @@ class HFPredictor(SequencePredictor):
         import transformers
 
         self.options = options
-        # torch threads = --jobs, default 1: on a shared 2-core machine two threads are several
-        # times slower (they wait for each other). The floats do not depend on it (checked, 1 vs 2).
-        torch.set_num_threads(options.jobs or 1)
         self.path = Path(path).expanduser()
         self.device = resolve_device(options.device)
         self.dtype = resolve_dtype(options.dtype)
@@ -474,6 +471,9 @@ class HFPredictor(SequencePredictor):
         limit = getattr(model.config, "max_position_embeddings", None)
         self.window = min(window, limit) if limit else window  # capped at the model's positions
         self.engine: Engine = LlamaEngine(model, self.device) if LlamaEngine.supports(model) else HFEngine(model, self.device)
+        # forward passes run on --jobs torch threads, default 1: on a shared 2-core machine two threads
+        # are several times slower (they wait for each other). The floats do not depend on it (checked, 1 vs 2).
+        self.engine.threads = options.jobs or 1
         self.codec = ByteLevelCodec(tokenizer, self.engine.vocab_size)
         bos = tokenizer.bos_token_id
         if bos is None:

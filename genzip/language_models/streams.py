@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from ..predictor import StreamBatch, normalise
+from .devices import torch_threads
 
 
 class Engine(ABC):
@@ -49,6 +50,8 @@ class Engine(ABC):
     vocab_size: int
     #: device the engine's tensors live on
     device: torch.device
+    #: CPU torch threads its forward passes run on (the predictor's --jobs)
+    threads: int = 1
 
     @abstractmethod
     def new_cache(self, batch: int) -> Any:
@@ -136,12 +139,14 @@ class TokenStreams(StreamBatch):
             anchor = self.history[:, :1] if self.history.shape[1] else new[:, :1]
             self.history = torch.cat([anchor, tail], dim=1)
             self.cache = self.engine.new_cache(self.batch)
-            out = self.engine.forward(self.history.to(self.engine.device), self.cache, 0, all_logits=False)
+            with torch_threads(self.engine.threads):
+                out = self.engine.forward(self.history.to(self.engine.device), self.cache, 0, all_logits=False)
             self.logits = out
             return out[:, None, :] if all_logits else out
         start = self.history.shape[1]
         self.history = torch.cat([self.history, new], dim=1)
-        out = self.engine.forward(new.to(self.engine.device), self.cache, start, all_logits=all_logits)
+        with torch_threads(self.engine.threads):
+            out = self.engine.forward(new.to(self.engine.device), self.cache, start, all_logits=all_logits)
         self.logits = out[:, -1, :] if all_logits else out
         return out
 
