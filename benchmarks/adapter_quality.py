@@ -41,6 +41,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -48,8 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import genzip  # noqa: E402
 import genzip.corpus  # noqa: E402
-from genzip.compressors import CodeLengthPredictor  # noqa: E402
-from genzip.lookahead import Calibrator, combine, evidence  # noqa: E402
+from genzip.compressors import LEAKY_CALLS_PER_WORKER, CodeLengthPredictor  # noqa: E402
+from genzip.lookahead import MAX_CONTINUATIONS, Calibrator, combine, evidence  # noqa: E402
 from genzip.predictor import normalise  # noqa: E402
 
 COMPRESSORS = ["gzip", "zstd", "lzma", "brotli", "bz2", "ppmd"]
@@ -96,13 +97,24 @@ def _units_block(name: str, buffer: bytes, positions: list[int]) -> np.ndarray:
     return out
 
 
-def all_units(name: str, buffer: bytes, positions: list[int], jobs: int) -> np.ndarray:
-    if jobs == 1:
-        return _units_block(name, buffer, positions)
-    blocks = [b.tolist() for b in np.array_split(np.array(positions), jobs * 8) if len(b)]
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        parts = list(pool.map(_units_block, [name] * len(blocks), [buffer] * len(blocks), blocks))
+def in_workers(work: Callable[[str, bytes, list[int]], np.ndarray], spec: str, buffer: bytes, positions: list[int],
+               jobs: int, calls_per_position: int) -> np.ndarray:
+    """work(spec, buffer, block) over blocks of the positions in `jobs` forked processes. For a library
+    that leaks memory per call (pyppmd) the processes are replaced every LEAKY_CALLS_PER_WORKER calls."""
+    batch = len(positions)
+    if genzip.predictor(spec, jobs=1).LEAKS_MEMORY:  # type: ignore[attr-defined]
+        batch = max(1, LEAKY_CALLS_PER_WORKER * jobs // calls_per_position)
+    parts = []
+    for start in range(0, len(positions), batch):
+        chunk = positions[start : start + batch]
+        blocks = [b.tolist() for b in np.array_split(np.array(chunk), jobs * 8) if len(b)]
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts.extend(pool.map(work, [spec] * len(blocks), [buffer] * len(blocks), blocks))
     return np.concatenate(parts)
+
+
+def all_units(name: str, buffer: bytes, positions: list[int], jobs: int) -> np.ndarray:
+    return in_workers(_units_block, name, buffer, positions, jobs, 2 * 256 + 1 + MAX_CONTINUATIONS)
 
 
 def code_lengths(units: np.ndarray, symbols: np.ndarray, calibrate: bool, lookahead: bool) -> np.ndarray:
@@ -201,9 +213,7 @@ def extra_rate(spec: str, n: int, offset: int, jobs: int, stride: int) -> dict[s
     positions = positions_of(n, stride)
     symbols = np.frombuffer(data, dtype=np.uint8)[positions].astype(np.int64)
     t = time.perf_counter()
-    blocks = [b.tolist() for b in np.array_split(np.array(positions), jobs * 8) if len(b)]
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        units = np.concatenate(list(pool.map(_spec_units, [spec] * len(blocks), [data] * len(blocks), blocks)))
+    units = in_workers(_spec_units, spec, data, positions, jobs, (256 + 1 + MAX_CONTINUATIONS) * p.dither)
     seconds = time.perf_counter() - t
     bits = code_lengths(units, symbols, p.calibrate, bool(p.lookahead))
     check_first_position(spec, data, positions[0], float(bits[0]))

@@ -30,7 +30,9 @@ Four options (spec parameters) improve on it; see `genzip.lookahead`:
 Work is spread over processes: the encoder and `score` split *positions*
 across workers (each position's lengths are independent integers, so the
 result is bit-identical to stepping); a single `distribution()` call (the
-decoder, the sampler) splits the *candidates* across workers.
+decoder, the sampler) splits the *candidates* across workers. A library that
+leaks memory on every call (pyppmd) is only ever called in worker processes,
+which are replaced after ~20,000 calls each.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import SpecError
-from .lookahead import Calibrator, combine, continuation_candidates, evidence
+from .lookahead import MAX_CONTINUATIONS, Calibrator, combine, continuation_candidates, evidence
 from .predictor import RuntimeOptions, SequencePredictor, normalise
 
 #: a candidate more than this many bits longer than the best gets this penalty, not more
@@ -54,6 +56,8 @@ MAX_LENGTH_GAP_BITS = 60
 _CANDIDATES = [bytes([b]) for b in range(256)]
 #: below this many positions, workers share each position's candidates instead of whole positions
 _MIN_PARALLEL_POSITIONS = 8
+#: for a library that leaks memory per call (LEAKS_MEMORY): library calls per worker before the workers are replaced
+LEAKY_CALLS_PER_WORKER = 20_000
 RESOLUTIONS = ("bits", "bytes")
 CANDIDATE_SETS = ("all", "seen")
 #: dithered contexts drop this many more bytes from their start each
@@ -97,6 +101,8 @@ class CodeLengthPredictor(SequencePredictor):
 
     #: what ``resolution=bits`` measures for this compressor (README table)
     BITS_MEANING = "whole bytes: no finer length is reachable"
+    #: the library leaks memory on every call: compress only in worker processes that get replaced
+    LEAKS_MEMORY = False
 
     def __init__(
         self,
@@ -124,7 +130,7 @@ class CodeLengthPredictor(SequencePredictor):
         self.dither = dither
         self.candidates = candidates
         self._history = bytearray()
-        self._pool: ProcessPoolExecutor | None = None
+        self._workers: _Workers | None = None
         self._calibrator: Calibrator | None = Calibrator(bool(lookahead)) if calibrate else None
         self._experts: np.ndarray | None = None  # calibration experts of the current position
 
@@ -221,7 +227,7 @@ class CodeLengthPredictor(SequencePredictor):
     def observe(self, symbol: int) -> None:
         if self._calibrator is not None:
             if self._experts is None:
-                self._experts = self._calibrator.experts(self.units(self._context()))
+                self._experts = self._calibrator.experts(self._position_units(self._context()))
             self._calibrator.update(self._experts, int(symbol))
             self._experts = None
         self._push(symbol)
@@ -234,15 +240,39 @@ class CodeLengthPredictor(SequencePredictor):
         plan = self.plan(context)
         items = plan.items
         parts = [p for p in np.array_split(np.arange(len(items)), self.options.worker_count) if len(p)]
-        futures = [
-            self._executor().submit(_worker_items, self.spec, context, items[p[0] : p[-1] + 1]) for p in parts
-        ]
+        pool = self._executor(len(items) * self.dither)
+        futures = [pool.submit(_worker_items, self.spec, context, items[p[0] : p[-1] + 1]) for p in parts]
         lengths = np.concatenate([f.result() for f in futures], axis=1)
         return self.units_from_lengths(lengths, plan)
 
+    def _units_pooled(self, buffer: bytes, positions: np.ndarray) -> np.ndarray:
+        """Evidence for many positions, the positions split over the worker processes (in batches
+        of at most LEAKY_CALLS_PER_WORKER calls per worker for a leaking library)."""
+        workers = self.options.worker_count
+        per_position = (256 + (1 + MAX_CONTINUATIONS if self.lookahead or self.dither > 1 else 0)) * self.dither
+        batch = max(1, LEAKY_CALLS_PER_WORKER * workers // per_position) if self.LEAKS_MEMORY else len(positions)
+        out = []
+        for start in range(0, len(positions), batch):
+            chunk = positions[start : start + batch]
+            pool = self._executor(len(chunk) * per_position)
+            futures = [
+                pool.submit(_worker_positions, self.spec, buffer, p)
+                for p in np.array_split(chunk, workers * 4)
+                if len(p)
+            ]
+            out.extend(f.result() for f in futures)
+        return np.concatenate(out)
+
+    def _in_process(self) -> bool:
+        """Whether lengths are computed here rather than in worker processes."""
+        return self.options.worker_count == 1 and not self.LEAKS_MEMORY
+
+    def _position_units(self, context: bytes) -> np.ndarray:
+        """One position's evidence, here or split over the workers."""
+        return self.units(context) if self._in_process() else self._units_split(context)
+
     def distribution(self) -> np.ndarray:
-        context = self._context()
-        units = self.units(context) if self.options.worker_count == 1 else self._units_split(context)
+        units = self._position_units(self._context())
         if self._calibrator is None:
             return self.probabilities(units)
         self._experts = self._calibrator.experts(units)
@@ -253,17 +283,14 @@ class CodeLengthPredictor(SequencePredictor):
         buffer = self._context() + bytes(symbols.astype(np.uint8).tolist())
         offset = len(self._history) if self.window else 0
         positions = np.arange(offset, offset + len(symbols))
-        workers = self.options.worker_count
-        if workers == 1:
+        if self._in_process():
             units = _units_at(self, buffer, positions)
         elif len(symbols) < _MIN_PARALLEL_POSITIONS:  # too few positions to share: split candidates
             window = self.window
             contexts = [buffer[max(0, pos - window) : pos] if window else b"" for pos in positions.tolist()]
             units = np.array([self._units_split(c) for c in contexts], dtype=np.int64).reshape(-1, 2, 256)
         else:
-            parts = [p for p in np.array_split(positions, workers * 4) if len(p)]
-            futures = [self._executor().submit(_worker_positions, self.spec, buffer, p) for p in parts]
-            units = np.concatenate([f.result() for f in futures])
+            units = self._units_pooled(buffer, positions)
         if self._calibrator is None:
             out = self.probabilities(units) if len(symbols) else np.empty((0, 256))
             for s in symbols.tolist():
@@ -286,21 +313,51 @@ class CodeLengthPredictor(SequencePredictor):
         return twin
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        if self._workers is not None:
+            self._workers.shutdown()
+            self._workers = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_pool"] = None
+        state["_workers"] = None
         return state
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.options.worker_count, mp_context=multiprocessing.get_context("fork")
-            )
-        return self._pool
+    def _executor(self, calls: int) -> ProcessPoolExecutor:
+        """The worker pool for a batch of work of about `calls` library calls (shared with forks)."""
+        if self._workers is None:
+            self._workers = _Workers(self.options.worker_count, LEAKY_CALLS_PER_WORKER if self.LEAKS_MEMORY else None)
+        return self._workers.executor(calls)
+
+
+class _Workers:
+    """Forked worker processes, shared by a predictor and its forks.
+
+    For a library that leaks memory on every call, the workers are replaced
+    (between batches, never during one) once they have run about
+    `calls_per_worker` calls each.
+    """
+
+    def __init__(self, count: int, calls_per_worker: int | None) -> None:
+        self.count = count
+        self.calls_per_worker = calls_per_worker
+        self.calls = 0
+        self.pool: ProcessPoolExecutor | None = None
+
+    def executor(self, calls: int) -> ProcessPoolExecutor:
+        """The pool to submit a whole batch of about `calls` library calls to."""
+        limit = self.calls_per_worker
+        if self.pool is not None and limit is not None and self.calls + calls > limit * self.count:
+            self.shutdown()
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("fork"))
+            self.calls = 0
+        self.calls += calls
+        return self.pool
+
+    def shutdown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
 
 
 def _units_at(predictor: CodeLengthPredictor, buffer: bytes, positions: np.ndarray) -> np.ndarray:
@@ -570,6 +627,8 @@ class PpmdPredictor(CodeLengthPredictor):
     """PPMd variant I as `pyppmd.compress(data, max_order=order, mem_size=memory)` writes it."""
 
     BITS_MEANING = "whole bytes: pyppmd exposes neither its range coder state nor its model probabilities"
+    #: pyppmd 1.3.1 never frees an encoder's model struct (~7 KB per call, ~2 MB per predicted byte)
+    LEAKS_MEMORY = True
 
     def __init__(
         self, options: RuntimeOptions, order: int = 6, memory: int = 16 << 20, context: int = 2048, **adapter: Any

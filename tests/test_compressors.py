@@ -119,3 +119,43 @@ def test_few_positions_split_candidates_over_workers_bit_identically(spec: str) 
         p.reset(b"Call me Ishmael. The whale, the whale")
     assert np.array_equal(single.distributions(symbols), split.distributions(symbols))
     split.close()
+
+
+def test_ppmd_is_only_called_in_workers_that_get_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyppmd leaks each encoder's model (~7 KB a call): the calling process never runs it, and the
+    workers are replaced after a call budget, with the same distributions as computing in-process."""
+    import os
+
+    from genzip import compressors
+
+    parent = os.getpid()
+    real_compress = pyppmd.compress
+
+    def compress_in_workers_only(*args: object, **kwargs: object) -> bytes:
+        assert os.getpid() != parent, "pyppmd called in the predictor's own process"
+        return real_compress(*args, **kwargs)  # type: ignore[arg-type]
+
+    pools: list[object] = []
+    real_pool = compressors.ProcessPoolExecutor
+
+    def counting_pool(*args: object, **kwargs: object) -> object:
+        pools.append(real_pool(*args, **kwargs))  # type: ignore[arg-type]
+        return pools[-1]
+
+    data = np.frombuffer(CONTEXT[:24], dtype=np.uint8).astype(np.int64)
+    reference = genzip.predictor("ppmd:order=4", jobs=1)
+    monkeypatch.setattr(compressors.PpmdPredictor, "LEAKS_MEMORY", False)
+    reference.reset(b"the ")
+    expected = reference.distributions(data)
+    monkeypatch.undo()
+
+    monkeypatch.setattr(pyppmd, "compress", compress_in_workers_only)
+    monkeypatch.setattr(compressors, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr(compressors, "LEAKY_CALLS_PER_WORKER", 3 * 256)  # 3 positions per batch
+    predictor = genzip.predictor("ppmd:order=4", jobs=1)
+    predictor.reset(b"the ")
+    assert np.array_equal(predictor.distributions(data), expected)  # 24 positions: 8 batches
+    predictor.reset(b"the ")
+    assert np.array_equal(predictor.distribution(), expected[0])  # a single position, in a worker too
+    predictor.close()
+    assert len(pools) >= 8
