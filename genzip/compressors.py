@@ -40,6 +40,8 @@ from __future__ import annotations
 import bz2
 import lzma
 import multiprocessing
+import multiprocessing.util
+import os
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -334,7 +336,11 @@ class _Workers:
 
     For a library that leaks memory on every call, the workers are replaced
     (between batches, never during one) once they have run about
-    `calls_per_worker` calls each.
+    `calls_per_worker` calls each. A process forked from the owner (say a
+    `genzip compare` worker) starts its own pool: the owner's cannot be used there.
+    The pool is shut down when the process exits, also in a multiprocessing
+    worker, whose exit joins its children without running `atexit` hooks (an
+    idle pool there would hang it).
     """
 
     def __init__(self, count: int, calls_per_worker: int | None) -> None:
@@ -342,20 +348,27 @@ class _Workers:
         self.calls_per_worker = calls_per_worker
         self.calls = 0
         self.pool: ProcessPoolExecutor | None = None
+        self.owner = os.getpid()
+        self.finalizer: Any = None
 
     def executor(self, calls: int) -> ProcessPoolExecutor:
         """The pool to submit a whole batch of about `calls` library calls to."""
+        if self.owner != os.getpid():  # inherited through fork: that pool's threads live in the parent
+            self.pool, self.finalizer, self.owner = None, None, os.getpid()
         limit = self.calls_per_worker
         if self.pool is not None and limit is not None and self.calls + calls > limit * self.count:
             self.shutdown()
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("fork"))
+            # before the queues of the pool close themselves (their finalizers have priority 10)
+            self.finalizer = multiprocessing.util.Finalize(self, self.pool.shutdown, exitpriority=100)
             self.calls = 0
         self.calls += calls
         return self.pool
 
     def shutdown(self) -> None:
-        if self.pool is not None:
+        if self.pool is not None and self.owner == os.getpid():
+            self.finalizer.cancel()
             self.pool.shutdown(cancel_futures=True)
             self.pool = None
 

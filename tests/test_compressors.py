@@ -6,6 +6,7 @@ import bz2
 import gzip
 import lzma
 import zlib
+from pathlib import Path
 
 import brotli
 import numpy as np
@@ -159,3 +160,26 @@ def test_ppmd_is_only_called_in_workers_that_get_replaced(monkeypatch: pytest.Mo
     assert np.array_equal(predictor.distribution(), expected[0])  # a single position, in a worker too
     predictor.close()
     assert len(pools) >= 8
+
+
+def test_ppmd_in_compare_workers_exits_cleanly(tmp_path: Path) -> None:
+    """A ppmd predictor kept alive in a `genzip compare` worker has its own worker pool, which is shut
+    down when that worker exits (multiprocessing skips atexit hooks there: this used to hang)."""
+    import json
+    import subprocess
+    import sys
+
+    text = tmp_path / "text.txt"
+    text.write_bytes(CONTEXT * 2)
+    out = tmp_path / "out.json"
+    subprocess.run(
+        [sys.executable, "-c", "from genzip.cli import main; main()", "compare", str(text), "-c", "ppmd:order=4",
+         "--chunk", "48", "--jobs", "2", "--json", str(out)],
+        check=True, timeout=120, capture_output=True,
+    )
+    reported = json.loads(out.read_text())
+    predictor = genzip.predictor("ppmd:order=4", jobs=1)
+    chunks = [(CONTEXT * 2)[i : i + 48] for i in range(0, 2 * len(CONTEXT), 48)]
+    expected = sum(genzip.score(c, predictor).total_bits for c in chunks)
+    predictor.close()
+    assert reported["results"][0]["total_bits"] == pytest.approx(expected, abs=1e-9)
