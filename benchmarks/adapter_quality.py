@@ -3,6 +3,9 @@
 Part 1 (rates): for each compressor, on the same N bytes of `genzip.corpus.text`
 with a 2048-byte context, prints bits/byte of
   own        the compressor's own marginal rate on those bytes: 8 (|C(ctx+text)| - |C(ctx)|) / N
+             (it sees all the text before each byte, the predictors only the last 2048 bytes)
+  own 2K     the same with the compressor's window cut to the predictors' 2048 bytes: each block
+             of 64 bytes costs 8 (|C(w+block)| - |C(w)|) bits, w = the 2048 bytes before it
   paper      the paper's adapter (resolution=bytes)
   bits       finest reachable code lengths (resolution=bits, the default)
   +calib     bits + calibrate=true
@@ -57,6 +60,8 @@ COMPRESSORS = ["gzip", "zstd", "lzma", "brotli", "bz2", "ppmd"]
 VARIANTS = ["paper", "bits", "+calib", "+look16", "+both"]
 HORIZON = 16
 CONTEXT = 2048
+#: block size of the windowed own rate
+OWN_BLOCK = 64
 
 
 def variant_spec(name: str, variant: str) -> str:
@@ -146,6 +151,17 @@ def positions_of(n: int, stride: int) -> list[int]:
     return list(range(CONTEXT, CONTEXT + n, stride))
 
 
+def own_rates(p: CodeLengthPredictor, data: bytes, n: int) -> tuple[float, float]:
+    """The compressor's own bits/byte on the last n bytes of `data`: with all of what precedes
+    them, and with its window cut to the CONTEXT bytes before each block of OWN_BLOCK bytes."""
+    full = 8 * (p.compressed_size(data) - p.compressed_size(data[:-n])) / n
+    windowed = 0
+    for start in range(len(data) - n, len(data), OWN_BLOCK):
+        window = data[start - CONTEXT : start]
+        windowed += 8 * (p.compressed_size(window + data[start : start + OWN_BLOCK]) - p.compressed_size(window))
+    return full, windowed / n
+
+
 def check_first_position(spec: str, data: bytes, position: int, bits: float) -> None:
     """The one-pass figure at the first scored position must be what the real predictor gives there."""
     p = genzip.predictor(spec, jobs=1)
@@ -160,8 +176,7 @@ def rates(name: str, n: int, offset: int, jobs: int, check: int, timing_position
     ctx = data[:CONTEXT]
     positions = positions_of(n, stride)
     symbols = np.frombuffer(data, dtype=np.uint8)[positions].astype(np.int64)
-    native = _predictor(f"{name}:resolution=bytes")
-    own = 8 * (native.compressed_size(data) - native.compressed_size(ctx)) / n
+    own, own_2k = own_rates(_predictor(f"{name}:resolution=bytes"), data, n)
     t = time.perf_counter()
     units = all_units(name, data, positions, jobs)
     wall = time.perf_counter() - t
@@ -188,6 +203,7 @@ def rates(name: str, n: int, offset: int, jobs: int, check: int, timing_position
         "bytes": n,
         "positions": len(positions),
         "own": own,
+        "own_2k": own_2k,
         **{v: float(bits[v].mean()) for v in VARIANTS},
         "standard_error": {v: standard_error(bits[v]) for v in VARIANTS},
         "ms_per_byte": {v: 1000 * times[v] for v in VARIANTS},
@@ -209,7 +225,7 @@ def extra_rate(spec: str, n: int, offset: int, jobs: int, stride: int) -> dict[s
     """Own rate, the full spec's bits/byte (on every `stride`-th position) and wall ms per scored byte."""
     data = genzip.corpus.text(CONTEXT + n, offset)
     p = _predictor(spec)
-    own = 8 * (p.compressed_size(data) - p.compressed_size(data[:CONTEXT])) / n
+    own, own_2k = own_rates(p, data, n)
     positions = positions_of(n, stride)
     symbols = np.frombuffer(data, dtype=np.uint8)[positions].astype(np.int64)
     t = time.perf_counter()
@@ -217,7 +233,8 @@ def extra_rate(spec: str, n: int, offset: int, jobs: int, stride: int) -> dict[s
     seconds = time.perf_counter() - t
     bits = code_lengths(units, symbols, p.calibrate, bool(p.lookahead))
     check_first_position(spec, data, positions[0], float(bits[0]))
-    return {"spec": spec, "bytes": n, "positions": len(positions), "own": own, "bits_per_byte": float(bits.mean()),
+    return {"spec": spec, "bytes": n, "positions": len(positions), "own": own, "own_2k": own_2k,
+            "bits_per_byte": float(bits.mean()),
             "standard_error": standard_error(bits), "ms_per_byte": 1000 * seconds / len(positions)}
 
 
@@ -340,8 +357,8 @@ def main() -> None:
           "(timings on a shared machine are indicative)")
     n = args.bytes
     if args.extra and not args.samples_only:
-        print(f"{'spec':62s} {'bytes':>6s} {'scored':>6s} {'own':>6s} {'bits/byte':>15s} {'x own':>6s} "
-              f"{'ms/byte (jobs)':>15s}")
+        print(f"{'spec':62s} {'bytes':>6s} {'scored':>6s} {'own':>6s} {'own 2K':>6s} {'bits/byte':>15s} "
+              f"{'x own':>6s} {'x own 2K':>8s} {'ms/byte (jobs)':>15s}")
         extra = []
         for name in args.compressors.split(","):
             for options in args.extra:
@@ -349,13 +366,16 @@ def main() -> None:
                 extra.append(r)
                 own = float(r["own"])  # type: ignore[arg-type]
                 bpb = float(r["bits_per_byte"])  # type: ignore[arg-type]
-                print(f"{r['spec']:62s} {n:6d} {r['positions']:6d} {own:6.3f} {bpb:8.3f} ± {r['standard_error']:.3f}"
-                      f" {bpb / own if own > 0 else float('nan'):5.2f}x {r['ms_per_byte']:15.0f}", flush=True)
+                own_2k = float(r["own_2k"])  # type: ignore[arg-type]
+                print(f"{r['spec']:62s} {n:6d} {r['positions']:6d} {own:6.3f} {own_2k:6.3f} {bpb:8.3f} ± "
+                      f"{r['standard_error']:.3f} {bpb / own:5.2f}x {bpb / own_2k:7.2f}x {r['ms_per_byte']:15.0f}",
+                      flush=True)
         results["extra"] = extra
     if not args.samples_only and not args.extra_only:
         table = []
-        print(f"{'compressor':10s} {'bytes':>6s} {'scored':>6s} {'own':>6s} " + " ".join(f"{v:>8s}" for v in VARIANTS)
-              + "   best/own (± se)   ms/byte (1 process): " + " ".join(VARIANTS))
+        print(f"{'compressor':10s} {'bytes':>6s} {'scored':>6s} {'own':>6s} {'own 2K':>6s} "
+              + " ".join(f"{v:>8s}" for v in VARIANTS)
+              + "   best/own (± se)  best/own 2K   ms/byte (1 process): " + " ".join(VARIANTS))
         for name in args.compressors.split(","):
             r = rates(name, n, args.offset, args.jobs, min(args.check, n), min(args.timing, n), strides.get(name, 1))
             table.append(r)
@@ -363,8 +383,10 @@ def main() -> None:
             own = float(r["own"])  # type: ignore[arg-type]
             se = r["standard_error"][best]  # type: ignore[index]
             ms = r["ms_per_byte"]
-            print(f"{name:10s} {n:6d} {r['positions']:6d} {own:6.3f} " + " ".join(f"{r[v]:8.3f}" for v in VARIANTS)
-                  + f"   {float(r[best]) / own:5.2f}x (± {se / own:.2f})   "
+            own_2k = float(r["own_2k"])  # type: ignore[arg-type]
+            print(f"{name:10s} {n:6d} {r['positions']:6d} {own:6.3f} {own_2k:6.3f} "
+                  + " ".join(f"{r[v]:8.3f}" for v in VARIANTS)
+                  + f"   {float(r[best]) / own:5.2f}x (± {se / own:.2f})  {float(r[best]) / own_2k:10.2f}x   "
                   + " ".join(f"{ms[v]:.0f}" for v in VARIANTS), flush=True)  # type: ignore[index]
         results["rates"] = table
         print("resolution=bits measures:")
