@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import genzip  # noqa: E402
 import genzip.corpus  # noqa: E402
 from genzip.compressors import LEAKY_CALLS_PER_WORKER, CodeLengthPredictor  # noqa: E402
-from genzip.lookahead import MAX_CONTINUATIONS, Calibrator, combine, evidence  # noqa: E402
+from genzip.lookahead import Calibrator, combine, evidence  # noqa: E402
 from genzip.predictor import normalise  # noqa: E402
 
 COMPRESSORS = ["gzip", "zstd", "lzma", "brotli", "bz2", "ppmd"]
@@ -107,7 +107,7 @@ def in_workers(work: Callable[[str, bytes, list[int]], np.ndarray], spec: str, b
     """work(spec, buffer, block) over blocks of the positions in `jobs` forked processes. For a library
     that leaks memory per call (pyppmd) the processes are replaced every LEAKY_CALLS_PER_WORKER calls."""
     batch = len(positions)
-    if genzip.predictor(spec, jobs=1).LEAKS_MEMORY:  # type: ignore[attr-defined]
+    if _predictor(spec).LEAKS_MEMORY:
         batch = max(1, LEAKY_CALLS_PER_WORKER * jobs // calls_per_position)
     parts = []
     for start in range(0, len(positions), batch):
@@ -119,7 +119,8 @@ def in_workers(work: Callable[[str, bytes, list[int]], np.ndarray], spec: str, b
 
 
 def all_units(name: str, buffer: bytes, positions: list[int], jobs: int) -> np.ndarray:
-    return in_workers(_units_block, name, buffer, positions, jobs, 2 * 256 + 1 + MAX_CONTINUATIONS)
+    paper, look = _predictor(f"{name}:resolution=bytes"), _predictor(f"{name}:lookahead={HORIZON}")
+    return in_workers(_units_block, name, buffer, positions, jobs, paper.calls_per_position() + look.calls_per_position())
 
 
 def code_lengths(units: np.ndarray, symbols: np.ndarray, calibrate: bool, lookahead: bool) -> np.ndarray:
@@ -229,7 +230,7 @@ def extra_rate(spec: str, n: int, offset: int, jobs: int, stride: int) -> dict[s
     positions = positions_of(n, stride)
     symbols = np.frombuffer(data, dtype=np.uint8)[positions].astype(np.int64)
     t = time.perf_counter()
-    units = in_workers(_spec_units, spec, data, positions, jobs, (256 + 1 + MAX_CONTINUATIONS) * p.dither)
+    units = in_workers(_spec_units, spec, data, positions, jobs, p.calls_per_position())
     seconds = time.perf_counter() - t
     bits = code_lengths(units, symbols, p.calibrate, bool(p.lookahead))
     check_first_position(spec, data, positions[0], float(bits[0]))

@@ -205,6 +205,11 @@ class CodeLengthPredictor(SequencePredictor):
             plan.single_lengths(relative), 0, plan.continuations, relative[plan.singles + 1 :], divisor=self.dither
         )
 
+    def calls_per_position(self) -> int:
+        """Library calls one position's evidence takes at most (every byte, b"" and every continuation,
+        in each dithered context)."""
+        return (256 + (1 + MAX_CONTINUATIONS if self.lookahead or self.dither > 1 else 0)) * self.dither
+
     def units(self, context: bytes) -> np.ndarray:
         """One position's evidence after `context`, computed in this process."""
         plan = self.plan(context)
@@ -251,7 +256,7 @@ class CodeLengthPredictor(SequencePredictor):
         """Evidence for many positions, the positions split over the worker processes (in batches
         of at most LEAKY_CALLS_PER_WORKER calls per worker for a leaking library)."""
         workers = self.options.worker_count
-        per_position = (256 + (1 + MAX_CONTINUATIONS if self.lookahead or self.dither > 1 else 0)) * self.dither
+        per_position = self.calls_per_position()
         batch = max(1, LEAKY_CALLS_PER_WORKER * workers // per_position) if self.LEAKS_MEMORY else len(positions)
         out = []
         for start in range(0, len(positions), batch):
