@@ -44,7 +44,6 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -102,25 +101,19 @@ def _units_block(name: str, buffer: bytes, positions: list[int]) -> np.ndarray:
     return out
 
 
-def in_workers(work: Callable[[str, bytes, list[int]], np.ndarray], spec: str, buffer: bytes, positions: list[int],
-               jobs: int, calls_per_position: int) -> np.ndarray:
-    """work(spec, buffer, block) over blocks of the positions in `jobs` forked processes. For a library
-    that leaks memory per call (pyppmd) the processes are replaced every LEAKY_CALLS_PER_WORKER calls."""
+def all_units(name: str, buffer: bytes, positions: list[int], jobs: int) -> np.ndarray:
+    """`_units_block` over blocks of the positions in `jobs` forked processes. For a library that leaks
+    memory per call (pyppmd) the processes are replaced every LEAKY_CALLS_PER_WORKER calls."""
+    paper, look = _predictor(f"{name}:resolution=bytes"), _predictor(f"{name}:lookahead={HORIZON}")
     batch = len(positions)
-    if _predictor(spec).LEAKS_MEMORY:
-        batch = max(1, LEAKY_CALLS_PER_WORKER * jobs // calls_per_position)
+    if look.LEAKS_MEMORY:
+        batch = max(1, LEAKY_CALLS_PER_WORKER * jobs // (paper.calls_per_position() + look.calls_per_position()))
     parts = []
     for start in range(0, len(positions), batch):
-        chunk = positions[start : start + batch]
-        blocks = [b.tolist() for b in np.array_split(np.array(chunk), jobs * 8) if len(b)]
+        blocks = [b.tolist() for b in np.array_split(np.array(positions[start : start + batch]), jobs * 8) if len(b)]
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts.extend(pool.map(work, [spec] * len(blocks), [buffer] * len(blocks), blocks))
+            parts.extend(pool.map(_units_block, [name] * len(blocks), [buffer] * len(blocks), blocks))
     return np.concatenate(parts)
-
-
-def all_units(name: str, buffer: bytes, positions: list[int], jobs: int) -> np.ndarray:
-    paper, look = _predictor(f"{name}:resolution=bytes"), _predictor(f"{name}:lookahead={HORIZON}")
-    return in_workers(_units_block, name, buffer, positions, jobs, paper.calls_per_position() + look.calls_per_position())
 
 
 def code_lengths(units: np.ndarray, symbols: np.ndarray, calibrate: bool, lookahead: bool) -> np.ndarray:
@@ -217,21 +210,18 @@ def standard_error(bits: np.ndarray) -> float:
     return float(bits.std(ddof=1) / np.sqrt(len(bits))) if len(bits) > 1 else float("nan")
 
 
-def _spec_units(spec: str, buffer: bytes, positions: list[int]) -> np.ndarray:
-    p = _predictor(spec)
-    return np.stack([p.units(buffer[pos - CONTEXT : pos]) for pos in positions])
-
-
 def extra_rate(spec: str, n: int, offset: int, jobs: int, stride: int) -> dict[str, object]:
     """Own rate, the full spec's bits/byte (on every `stride`-th position) and wall ms per scored byte."""
     data = genzip.corpus.text(CONTEXT + n, offset)
-    p = _predictor(spec)
+    p = genzip.predictor(spec, jobs=jobs)
+    assert isinstance(p, CodeLengthPredictor) and p.window == CONTEXT
     own, own_2k = own_rates(p, data, n)
     positions = positions_of(n, stride)
     symbols = np.frombuffer(data, dtype=np.uint8)[positions].astype(np.int64)
     t = time.perf_counter()
-    units = in_workers(_spec_units, spec, data, positions, jobs, p.calls_per_position())
+    units = p.units_at(data, np.array(positions))  # the predictor's own workers (leak-safe for ppmd)
     seconds = time.perf_counter() - t
+    p.close()
     bits = code_lengths(units, symbols, p.calibrate, bool(p.lookahead))
     check_first_position(spec, data, positions[0], float(bits[0]))
     return {"spec": spec, "bytes": n, "positions": len(positions), "own": own, "own_2k": own_2k,

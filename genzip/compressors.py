@@ -270,6 +270,17 @@ class CodeLengthPredictor(SequencePredictor):
             out.extend(f.result() for f in futures)
         return np.concatenate(out)
 
+    def units_at(self, buffer: bytes, positions: np.ndarray) -> np.ndarray:
+        """Evidence (n, 2, 256) for the context (the window) ending before each position of `buffer`:
+        here, or over the workers (by position; by candidate when there are too few positions)."""
+        if self._in_process():
+            return _units_at(self, buffer, positions)
+        if len(positions) < _MIN_PARALLEL_POSITIONS:
+            window = self.window
+            contexts = [buffer[max(0, pos - window) : pos] if window else b"" for pos in positions.tolist()]
+            return np.array([self._units_split(c) for c in contexts], dtype=np.int64).reshape(-1, 2, 256)
+        return self._units_pooled(buffer, positions)
+
     def _in_process(self) -> bool:
         """Whether lengths are computed here rather than in worker processes."""
         return self.options.worker_count == 1 and not self.LEAKS_MEMORY
@@ -289,15 +300,7 @@ class CodeLengthPredictor(SequencePredictor):
         symbols = np.asarray(symbols, dtype=np.int64)
         buffer = self._context() + bytes(symbols.astype(np.uint8).tolist())
         offset = len(self._history) if self.window else 0
-        positions = np.arange(offset, offset + len(symbols))
-        if self._in_process():
-            units = _units_at(self, buffer, positions)
-        elif len(symbols) < _MIN_PARALLEL_POSITIONS:  # too few positions to share: split candidates
-            window = self.window
-            contexts = [buffer[max(0, pos - window) : pos] if window else b"" for pos in positions.tolist()]
-            units = np.array([self._units_split(c) for c in contexts], dtype=np.int64).reshape(-1, 2, 256)
-        else:
-            units = self._units_pooled(buffer, positions)
+        units = self.units_at(buffer, np.arange(offset, offset + len(symbols)))
         if self._calibrator is None:
             out = self.probabilities(units) if len(symbols) else np.empty((0, 256))
             for s in symbols.tolist():
