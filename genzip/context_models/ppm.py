@@ -197,6 +197,15 @@ def _escape(see: np.ndarray, cell: int, distinct: int, total: int) -> float:
 
 
 @njit(cache=True, inline="always")
+def _context_range(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, key: int) -> tuple[int, int]:
+    """Where a context's (byte, count) entries lie in the pool; an empty range for an unseen context."""
+    slot = probe(hkey, key)
+    if hkey[slot] != key:
+        return 0, 0
+    return hstart[slot], hstart[slot] + hnsym[slot]
+
+
+@njit(cache=True, inline="always")
 def _tally(pool: np.ndarray, start: int, end: int, excluded: np.ndarray, symbol: int) -> tuple[int, int, int]:
     """A context's statistics over the bytes not excluded: total count, distinct bytes, count of `symbol`.
 
@@ -225,12 +234,7 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
     n_excluded = 0
     mass = 1.0
     for k in range(top, -1, -1):
-        key = _key(hist, k)
-        slot = probe(hkey, key)
-        if hkey[slot] != key:
-            continue
-        start = hstart[slot]
-        end = start + hnsym[slot]
+        start, end = _context_range(hkey, hstart, hnsym, _key(hist, k))
         total, distinct, count = _tally(pool, start, end, excluded, symbol)
         if distinct == 0:
             continue
@@ -263,12 +267,7 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
     n_excluded = 0
     mass = 1.0
     for k in range(top, -1, -1):
-        key = _key(hist, k)
-        slot = probe(hkey, key)
-        if hkey[slot] != key:
-            continue
-        start = hstart[slot]
-        end = start + hnsym[slot]
+        start, end = _context_range(hkey, hstart, hnsym, _key(hist, k))
         total, distinct, _ = _tally(pool, start, end, excluded, -1)
         if distinct == 0:
             continue
