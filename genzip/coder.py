@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .chunks import split_chunks
 from .errors import ContainerError, InputError, ModelMismatchError, SpecError
 from .predictor import RuntimeOptions, SequencePredictor, StreamBatch
 from .progress import progress_bar
@@ -63,13 +64,6 @@ def _categorical_family() -> Any:
 def checksum(data: bytes) -> str:
     """blake2b-128 of the original bytes, hex."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def split_chunks(data: bytes, chunk_size: int | None) -> list[bytes]:
-    """Independent chunks of `chunk_size` bytes (the last may be shorter); whole data if None."""
-    if chunk_size is None or len(data) == 0:
-        return [data]
-    return [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .data import chunks as split_chunks
+from .chunks import split_chunks
 from .errors import InputError
 from .predictor import RuntimeOptions, SequencePredictor
 

@@ -158,15 +158,6 @@ def load(path: Path, modality: str = "auto") -> bytes:
     return path.read_bytes()
 
 
-def chunks(data: bytes, chunk_size: int | None = CHUNK_SIZE) -> list[bytes]:
-    """Independent chunks of `chunk_size` bytes (the last may be shorter), or [data] when None."""
-    if chunk_size is not None and chunk_size <= 0:
-        raise InputError(f"chunk size must be positive, got {chunk_size}")
-    if chunk_size is None or not data:
-        return [bytes(data)]
-    return [bytes(data[i : i + chunk_size]) for i in range(0, len(data), chunk_size)]
-
-
 def corpus_bytes(modality: str, n_bytes: int, seed: int = 0, block: int | None = None) -> bytes:
     """`n_bytes` of the shipped corpus in a modality (see genzip/corpus/SOURCES.md).
 

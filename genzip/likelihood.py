@@ -55,7 +55,7 @@ def score(data: bytes, predictor: SequencePredictor, chunk_size: int | None = No
     For a compressor predictor, `native_bytes` is what the compressor itself
     writes for the same bytes (summed over chunks when chunked).
     """
-    from .coder import split_chunks
+    from .chunks import split_chunks
 
     data = bytes(data)
     if chunk_size is not None and chunk_size <= 0:

@@ -6,12 +6,13 @@ temporary name and renamed, so a failed plot never leaves a partial PNG.
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .files import atomic_path
 
 if TYPE_CHECKING:
     from .compare import Comparison
@@ -29,17 +30,11 @@ def _pyplot():  # noqa: ANN202 - matplotlib's module
     return plt
 
 
-def _save(fig, path: Path, dpi: int = 120) -> None:  # noqa: ANN001 - matplotlib Figure
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
+def _save(fig: Any, path: Path, dpi: int = 120) -> None:
+    """Save a matplotlib figure as PNG atomically, then close it."""
     try:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
     finally:
         _pyplot().close(fig)
 

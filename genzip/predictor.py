@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -148,6 +148,13 @@ class SequencePredictor(ABC):
 
     def close(self) -> None:
         """Release worker processes or devices. Safe to call twice."""
+
+    def __enter__(self) -> Self:
+        """``with genzip.predictor(spec) as p:`` closes the predictor when the block ends."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 class StreamBatch(ABC):

@@ -13,6 +13,7 @@ from PIL import Image
 
 import genzip
 from genzip import data
+from genzip.chunks import split_chunks
 from genzip.errors import InputError
 from genzip.media_compressors import flac_bytes, png_bytes, png_layout
 
@@ -100,12 +101,12 @@ def test_corpus_bytes_and_chunks() -> None:
     first = data.corpus_bytes("image", 2048)
     assert first == data.image_patches(data.greyscale(genzip.corpus.IMAGES[0]))[0].tobytes()
     assert data.corpus_bytes("text", 100) == genzip.corpus.text(100)
-    assert [len(c) for c in data.chunks(bytes(5000))] == [2048, 2048, 904]
-    assert data.chunks(b"abc", None) == [b"abc"]
+    assert [len(c) for c in split_chunks(bytes(5000), 2048)] == [2048, 2048, 904]
+    assert split_chunks(b"abc", None) == [b"abc"]
     with pytest.raises(InputError):
         data.corpus_bytes("audio", 10**9)
     with pytest.raises(InputError):
-        data.chunks(b"x", 0)
+        split_chunks(b"x", 0)
 
 
 def test_load_errors(tmp_path: Path) -> None:
