@@ -6,11 +6,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent
 MOBY_DICK = ROOT / "text" / "moby-dick.txt"
+#: the second text: tune on one of the two, report on the other too
+JARGON = ROOT / "text" / "jargon.txt"
+TEXTS = {"moby-dick": MOBY_DICK, "jargon": JARGON}
 IMAGES = sorted((ROOT / "image").glob("*.jpg"))
 AUDIO = sorted((ROOT / "audio").glob("*.wav"))
 
 
-def text(n_bytes: int | None = None, offset: int = 0) -> bytes:
-    """Bytes of Moby-Dick, starting at `offset` (all of it when n_bytes is None)."""
-    data = MOBY_DICK.read_bytes()
+def text(n_bytes: int | None = None, offset: int = 0, name: str = "moby-dick") -> bytes:
+    """Bytes of a shipped text (`TEXTS`: moby-dick or jargon), from `offset` (all of it when n_bytes is None)."""
+    data = TEXTS[name].read_bytes()
     return data[offset : None if n_bytes is None else offset + n_bytes]
