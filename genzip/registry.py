@@ -289,7 +289,12 @@ def register(entry: Entry) -> None:
 
 
 def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
-    """Split a spec string into its entry and validated parameters (defaults filled in)."""
+    """Split a spec string into its entry and validated parameters (defaults filled in).
+
+    >>> entry, values = parse_spec("PPMD:order=4,memory=32m")
+    >>> entry.name, values["order"], values["memory"] == 32 << 20
+    ('ppmd', 4, True)
+    """
     spec = spec.strip()
     if not spec:
         raise SpecError("empty predictor spec; try 'genzip list'")
