@@ -14,6 +14,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .chunks import DEFAULT_CHUNK_BYTES
 from .errors import SpecError
 from .predictor import RuntimeOptions, SequencePredictor
 
@@ -124,7 +125,7 @@ _WINDOW = Param(
 _LM_WINDOW = Param(
     "window",
     int,
-    2048,
+    DEFAULT_CHUNK_BYTES,
     "tokens of history kept in the KV cache; when full, it restarts from BOS + the last window/2 - 1 tokens",
     minimum=8,
 )
@@ -266,7 +267,7 @@ ENTRIES: dict[str, Entry] = {
         ),
         Entry(
             "bytelm",
-            "genzip.language_models.bytelm:BytelmPredictor",
+            "genzip.language_models.bytelm_predictor:BytelmPredictor",
             "the paper's byte transformer (4 layers, context 2048); no arguments: the shipped trained 200k model",
             "language model",
             (
@@ -275,8 +276,8 @@ ENTRIES: dict[str, Entry] = {
                 Param("checkpoint", str, None, "trained checkpoint file from 'genzip train' (default: the shipped one)"),
                 Param("init", str, "trained", "trained (load a checkpoint) or random (seeded weights, experiments)",
                       choices=("trained", "random")),
-                Param("context", int, 2048, "sliding window in bytes (at most the model's 2048)", minimum=2,
-                      maximum=2048),
+                Param("context", int, DEFAULT_CHUNK_BYTES, "sliding window in bytes (at most the model's 2048)",
+                      minimum=2, maximum=DEFAULT_CHUNK_BYTES),
             ),
         ),
     )

@@ -48,7 +48,7 @@ def scaling(
     Each model is scored with a window no longer than the sequences it was
     trained on (rotary positions beyond them were never seen).
     """
-    from ..language_models.bytelm import read_checkpoint, shipped_checkpoint
+    from ..language_models.bytelm_checkpoints import read_checkpoint, shipped_checkpoint
     from ..language_models.train import TrainSettings, load_data, train
 
     out_dir = prepare_dir(out_dir)
