@@ -71,12 +71,6 @@ def usable_specs(specs: tuple[str, ...] | list[str], report: Report) -> list[str
     return out
 
 
-def short(spec: str) -> str:
-    """A predictor's display name: the spec without default-looking parameters (gzip, ctw, bytelm:size=800k)."""
-    name, _, rest = spec.partition(":")
-    return name if not rest else f"{name}:{rest}"
-
-
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)

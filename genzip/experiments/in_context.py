@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..compare import compare, markdown_table
 from ..data import corpus_bytes
-from ..registry import build, parse_spec
+from ..evaluation import compare, markdown_table
+from ..registry import Kind, build, parse_spec
 from . import (
     DEFAULT_SPECS,
     Report,
@@ -77,7 +77,7 @@ def in_context(
             data = corpus_bytes(modality, n_bytes, block=n_bytes)  # one block from the middle of the corpus
             for spec in specs:
                 with Timer() as t:
-                    if kinds[spec] == "compressor":
+                    if kinds[spec] is Kind.COMPRESSOR:
                         predictor = build(spec)
                         curves[modality][spec] = {
                             n: 100
@@ -85,7 +85,7 @@ def in_context(
                             / len(data)
                             for n in lengths
                         }
-                    elif kinds[spec] == "language model":
+                    elif kinds[spec] is Kind.LANGUAGE_MODEL:
                         part = data[: lm_length * lm_sequences]
                         result = compare(
                             [(modality, part)],

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..compare import compare, markdown_table
+from ..evaluation import compare, markdown_table
 from ..corpus import MOBY_DICK
 from . import Report, Timer, machine_note, pct, prepare_dir, write_text
 
