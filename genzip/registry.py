@@ -130,7 +130,7 @@ class Entry:
 # --- the registry ---------------------------------------------------------
 
 _WINDOW = Param(
-    "context", int, 2048, "bytes of history the compressor sees (the paper's chunk size)", minimum=0
+    "context", int, DEFAULT_CHUNK_BYTES, "bytes of history the compressor sees (the paper's chunk size)", minimum=0
 )
 
 
@@ -143,14 +143,14 @@ _LM_WINDOW = Param(
 )
 
 
-#: the code-length adapter's options (genzip.compressors / genzip.lookahead)
+#: the code-length adapter's options (genzip.adapter), validated here only: the class trusts them
 _ADAPTER = (
     Param("resolution", str, "bits", "code lengths in the finest bits the library allows, or whole bytes "
           "(bytes = the paper's formula exactly)", choices=("bits", "bytes")),
     Param("calibrate", bool, False, "online Bayesian mixture over temperatures and uniform mixing, "
           "fitted on the bytes already coded"),
-    Param("lookahead", int, 0, "also score continuations of up to this many bytes copied from the context "
-          "(0 = off, the paper's horizon 1)", minimum=0, maximum=256),
+    Param("lookahead", int, 0, "also score continuations of 2 up to this many bytes copied from the context "
+          "(0 or 1 = off, the paper's horizon 1)", minimum=0, maximum=256),
     Param("dither", int, 1, "average lengths over this many contexts, each 3 bytes shorter at the start "
           "(finer than whole-byte lengths; costs that many times the work)", minimum=1, maximum=64),
     Param("candidates", str, "all", "measure every byte, or only the bytes in the context window with one "
@@ -168,43 +168,43 @@ ENTRIES: dict[str, Entry] = {
     for e in (
         _compressor(
             "gzip",
-            "genzip.compressors:GzipPredictor",
+            "genzip.compressors.deflate:GzipPredictor",
             "deflate with gzip framing (zlib, level 9 by default, mtime 0)",
             Param("level", int, 9, "zlib compression level", minimum=0, maximum=9),
         ),
         _compressor(
             "zlib",
-            "genzip.compressors:ZlibPredictor",
+            "genzip.compressors.deflate:ZlibPredictor",
             "deflate with zlib framing (level 9 by default)",
             Param("level", int, 9, "zlib compression level", minimum=0, maximum=9),
         ),
         _compressor(
             "bz2",
-            "genzip.compressors:Bz2Predictor",
+            "genzip.compressors.libraries:Bz2Predictor",
             "bzip2 (Burrows-Wheeler), level 9 by default",
             Param("level", int, 9, "bzip2 block size level", minimum=1, maximum=9),
         ),
         _compressor(
             "lzma",
-            "genzip.compressors:LzmaPredictor",
+            "genzip.compressors.libraries:LzmaPredictor",
             "xz container, LZMA2 preset 9 by default (xz -9)",
             Param("preset", int, 9, "xz preset", minimum=0, maximum=9),
         ),
         _compressor(
             "zstd",
-            "genzip.compressors:ZstdPredictor",
+            "genzip.compressors.libraries:ZstdPredictor",
             "Zstandard (python-zstandard), level 19 by default",
             Param("level", int, 19, "zstd compression level", minimum=1, maximum=22),
         ),
         _compressor(
             "brotli",
-            "genzip.compressors:BrotliPredictor",
+            "genzip.compressors.libraries:BrotliPredictor",
             "Brotli, quality 11 by default (slow: about 1 s per predicted byte)",
             Param("quality", int, 11, "brotli quality", minimum=0, maximum=11),
         ),
         _compressor(
             "ppmd",
-            "genzip.compressors:PpmdPredictor",
+            "genzip.compressors.libraries:PpmdPredictor",
             "PPMd variant I (pyppmd.compress), order 6 and 16 MiB by default",
             Param("order", int, 6, "maximum context order", minimum=2, maximum=64),
             Param("memory", int, 16 << 20, "model memory in bytes (k/m suffixes work)", minimum=1 << 11),
@@ -212,13 +212,13 @@ ENTRIES: dict[str, Entry] = {
         # --- domain compressors (png, flac) ---
         _compressor(
             "png",
-            "genzip.media_compressors:PngPredictor",
+            "genzip.compressors.media:PngPredictor",
             "lossless PNG (Pillow) of the bytes as 8-bit greyscale 32x64 patches, 64 pixels wide",
             Param("level", int, 9, "zlib compression level of the PNG", minimum=0, maximum=9),
         ),
         _compressor(
             "flac",
-            "genzip.media_compressors:FlacPredictor",
+            "genzip.compressors.media:FlacPredictor",
             "FLAC (libsndfile) of the bytes as 8-bit mono samples, highest compression level",
             Param("rate", int, 16000, "sample rate written in the FLAC header (Hz)", minimum=1, maximum=655350),
         ),

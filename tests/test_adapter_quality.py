@@ -15,11 +15,14 @@ from typer.testing import CliRunner
 
 import genzip
 import genzip.corpus
-from genzip import deflate_exact
+from genzip.adapter import CodeLengthPredictor
+from genzip.adapter.calibration import Calibrator
+from genzip.adapter.evidence import probabilities_from_lengths, weights_from_units
+from genzip.adapter.plan import continuation_candidates
 from genzip.cli import app
-from genzip.compressors import bz2_bits, probabilities_from_lengths, zstd_bits
+from genzip.compressors import deflate
+from genzip.compressors.bitstreams import bz2_bits, zstd_bits
 from genzip.errors import GenzipError, SpecError
-from genzip.lookahead import Calibrator, continuation_candidates, weights_from_units
 
 from .conftest import assert_batched_equals_stepping
 
@@ -34,13 +37,20 @@ CONTEXTS = {
 TAILS = [bytes([b]) for b in range(256)] + [b"", b"the whale", TEXT[2048:2064]]
 
 
+def adapter(spec: str) -> CodeLengthPredictor:
+    """A compressor predictor built from `spec`, in this process, typed as the adapter it is."""
+    predictor = genzip.predictor(spec, jobs=1)
+    assert isinstance(predictor, CodeLengthPredictor)
+    return predictor
+
+
 @pytest.mark.parametrize("wbits,trailer", [(31, 8), (15, 4)])
 @pytest.mark.parametrize("name", sorted(CONTEXTS))
 def test_exact_deflate_bits_round_up_to_the_librarys_bytes(wbits: int, trailer: int, name: str) -> None:
     """Z_FINISH writes the same blocks as Z_BLOCK, byte-padded, plus the trailer (empty input: no block)."""
     context = CONTEXTS[name]
-    bits = deflate_exact.ExactDeflate(9, wbits).continuation_bits(context, TAILS)
-    for tail, b in zip(TAILS, bits.tolist()):
+    bits = deflate.ExactDeflate(9, wbits).continuation_bits(context, TAILS)
+    for tail, b in zip(TAILS, bits.tolist(), strict=True):
         if not context + tail:
             continue
         c = zlib.compressobj(9, zlib.DEFLATED, wbits)
@@ -51,7 +61,7 @@ def test_exact_deflate_bits_round_up_to_the_librarys_bytes(wbits: int, trailer: 
 @pytest.mark.parametrize("level", [1, 6, 9])
 def test_exact_deflate_bits_match_pythons_block_flush(level: int) -> None:
     """Python's zlib hands out exactly the whole bytes of the same Z_BLOCK stream; fewer than 8 bits stay held."""
-    exact = deflate_exact.ExactDeflate(level, 15)
+    exact = deflate.ExactDeflate(level, 15)
     for data in (TEXT[:1], TEXT[:500], TEXT, CONTEXTS["binary"]):
         c = zlib.compressobj(level, zlib.DEFLATED, 15)
         emitted = len(c.compress(data) + c.flush(zlib.Z_BLOCK))
@@ -60,14 +70,14 @@ def test_exact_deflate_bits_match_pythons_block_flush(level: int) -> None:
 
 
 def test_missing_libz_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    deflate_exact.libz.cache_clear()
-    monkeypatch.setattr(deflate_exact, "_candidate_paths", lambda: ["/nonexistent/libz.so"])
+    deflate.libz.cache_clear()
+    monkeypatch.setattr(deflate, "_candidate_paths", lambda: ["/nonexistent/libz.so"])
     try:
-        with pytest.raises(deflate_exact.DeflateUnavailable, match="resolution=bytes"):
-            deflate_exact.ExactDeflate(9, 15)
-        assert issubclass(deflate_exact.DeflateUnavailable, GenzipError)
+        with pytest.raises(deflate.DeflateUnavailable, match="resolution=bytes"):
+            deflate.ExactDeflate(9, 15)
+        assert issubclass(deflate.DeflateUnavailable, GenzipError)
     finally:
-        deflate_exact.libz.cache_clear()
+        deflate.libz.cache_clear()
 
 
 @pytest.mark.parametrize("name", sorted(CONTEXTS))
@@ -79,7 +89,9 @@ def test_bz2_bits_strip_only_the_final_zero_padding(name: str) -> None:
         assert 0 <= pad <= 7
         value = int.from_bytes(stream, "big")
         assert value & ((1 << pad) - 1) == 0  # the stripped bits are zero ...
-        assert (value >> (pad + 32)) & ((1 << 48) - 1) == 0x177245385090  # ... and follow the end marker + CRC
+        assert (value >> (pad + 32)) & (
+            (1 << 48) - 1
+        ) == 0x177245385090  # ... and follow the end marker + CRC
 
 
 def test_zstd_bits_remove_between_one_and_eight_bits_per_bitstream() -> None:
@@ -93,7 +105,7 @@ def test_zstd_bits_remove_between_one_and_eight_bits_per_bitstream() -> None:
 
 def test_bytes_resolution_is_the_papers_formula_bit_for_bit() -> None:
     for spec in ("gzip:resolution=bytes", "zstd:level=3,resolution=bytes"):
-        p = genzip.predictor(spec, jobs=1)
+        p = adapter(spec)
         p.reset(TEXT[:300])
         assert np.array_equal(p.distribution(), probabilities_from_lengths(p.candidate_lengths(TEXT[:300])))
 
@@ -102,7 +114,7 @@ def test_bits_resolution_is_the_default_and_uses_exact_lengths() -> None:
     p = genzip.predictor("gzip", jobs=1)
     assert "resolution=bits" in p.spec
     p.reset(TEXT[:500])
-    lengths = deflate_exact.ExactDeflate(9, 31).continuation_bits(TEXT[:500], [bytes([b]) for b in range(256)])
+    lengths = deflate.ExactDeflate(9, 31).continuation_bits(TEXT[:500], [bytes([b]) for b in range(256)])
     assert np.array_equal(p.distribution(), probabilities_from_lengths(lengths))
 
 
@@ -122,7 +134,7 @@ def test_bits_resolution_is_the_default_and_uses_exact_lengths() -> None:
         "gzip:candidates=seen,lookahead=8,dither=2,calibrate=true",
     ],
 )
-def test_improved_predictors_round_trip(spec: str) -> None:
+def test_adapter_option_combinations_round_trip(spec: str) -> None:
     data = TEXT[2100:2160] + bytes([0, 255, 7]) + TEXT[2100:2120]
     blob = genzip.compress(data, genzip.predictor(spec, jobs=2))
     assert genzip.decompress(blob, jobs=1) == data
@@ -209,10 +221,23 @@ def test_sampling_with_lookahead_is_deterministic() -> None:
     assert len(first) == 24
 
 
-def test_cli_sample_lookahead() -> None:
+def test_cli_sample_with_lookahead_is_reproducible_and_rejects_other_predictors() -> None:
     runner = CliRunner()
-    args = ["sample", "-c", "gzip", "--lookahead", "16", "--prompt", "Call me Ishmael.", "-n", "12", "--seed", "0",
-            "-j", "1"]
+    args = [
+        "sample",
+        "-c",
+        "gzip",
+        "--lookahead",
+        "16",
+        "--prompt",
+        "Call me Ishmael.",
+        "-n",
+        "12",
+        "--seed",
+        "0",
+        "-j",
+        "1",
+    ]
     ok = runner.invoke(app, args)
     assert ok.exit_code == 0, ok.output
     assert ok.stdout_bytes == runner.invoke(app, args).stdout_bytes
@@ -225,9 +250,13 @@ def test_dither_averages_lengths_of_shifted_contexts() -> None:
     context = TEXT[:400]
     p = genzip.predictor("zlib:resolution=bytes,dither=3", jobs=1)
     p.reset(context)
-    plain = genzip.predictor("zlib:resolution=bytes", jobs=1)
-    relative = sum(
-        plain.candidate_lengths(context[3 * d :]) - 8 * plain.compressed_size(context[3 * d :]) for d in range(3)
+    plain = adapter("zlib:resolution=bytes")
+    relative = np.sum(
+        [
+            plain.candidate_lengths(context[3 * d :]) - 8 * plain.compressed_size(context[3 * d :])
+            for d in range(3)
+        ],
+        axis=0,
     )
     units = (relative * 64) // 3
     expected = 2.0 ** (-(units - units.min()) / 64)
@@ -237,9 +266,9 @@ def test_dither_averages_lengths_of_shifted_contexts() -> None:
 @pytest.mark.parametrize("context", [TEXT[:300], b"", bytes(range(256))])
 def test_seen_candidates_measure_the_context_bytes_and_one_stand_in(context: bytes) -> None:
     """candidates=seen: bytes in the context keep their own length; the others all take the lowest absent byte's."""
-    seen = genzip.predictor("zlib:candidates=seen", jobs=1)
+    seen = adapter("zlib:candidates=seen")
     seen.reset(context)
-    lengths = genzip.predictor("zlib", jobs=1).bit_lengths(context, [bytes([b]) for b in range(256)])
+    lengths = adapter("zlib").bit_lengths(context, [bytes([b]) for b in range(256)])
     present = np.zeros(256, dtype=bool)
     present[list(context)] = True
     if not present.all():
@@ -250,9 +279,27 @@ def test_seen_candidates_measure_the_context_bytes_and_one_stand_in(context: byt
 
 @pytest.mark.parametrize(
     "spec",
-    ["gzip:resolution=exact", "gzip:lookahead=1", "zstd:lookahead=-2", "ppmd:dither=0", "bz2:dither=65",
-     "gzip:candidates=some"],
+    [
+        "gzip:resolution=exact",
+        "gzip:lookahead=257",
+        "zstd:lookahead=-2",
+        "ppmd:dither=0",
+        "bz2:dither=65",
+        "gzip:candidates=some",
+    ],
 )
 def test_bad_adapter_options_are_spec_errors(spec: str) -> None:
     with pytest.raises(SpecError):
         genzip.predictor(spec, jobs=1)
+
+
+def test_lookahead_below_two_is_the_papers_horizon_one() -> None:
+    """lookahead=1 is accepted by the registry (0..256) and scores single bytes only, like lookahead=0."""
+    off, one = (
+        genzip.predictor("gzip:calibrate=true", jobs=1),
+        genzip.predictor("gzip:lookahead=1,calibrate=true", jobs=1),
+    )
+    symbols = np.frombuffer(TEXT[300:320], dtype=np.uint8).astype(np.int64)
+    for p in (off, one):
+        p.reset(TEXT[:300])
+    assert np.array_equal(off.distributions(symbols), one.distributions(symbols))

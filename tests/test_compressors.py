@@ -7,6 +7,7 @@ import gzip
 import lzma
 import zlib
 from pathlib import Path
+from typing import Any
 
 import brotli
 import numpy as np
@@ -16,7 +17,8 @@ import zstandard
 
 import genzip
 import genzip.corpus
-from genzip.compressors import MAX_LENGTH_GAP_BITS, probabilities_from_lengths
+from genzip.adapter import CodeLengthPredictor
+from genzip.adapter.evidence import MAX_GAP_BITS, probabilities_from_lengths
 
 from .conftest import assert_batched_equals_stepping
 
@@ -35,6 +37,13 @@ REFERENCE = {
 }
 
 
+def adapter(spec: str) -> CodeLengthPredictor:
+    """A compressor predictor built from `spec`, in this process, typed as the adapter it is."""
+    predictor = genzip.predictor(spec, jobs=1)
+    assert isinstance(predictor, CodeLengthPredictor)
+    return predictor
+
+
 @pytest.mark.parametrize("spec", sorted(REFERENCE))
 def test_compressed_size_equals_library(spec: str) -> None:
     predictor = genzip.predictor(spec, jobs=1)
@@ -44,8 +53,7 @@ def test_compressed_size_equals_library(spec: str) -> None:
 
 @pytest.mark.parametrize("spec", ["gzip", "zlib", "zstd:level=3", "bz2", "ppmd:order=6"])
 def test_candidate_lengths_equal_library(spec: str) -> None:
-    predictor = genzip.predictor(spec, jobs=1)
-    lengths = predictor.candidate_lengths(CONTEXT)
+    lengths = adapter(spec).candidate_lengths(CONTEXT)
     expected = [8 * len(REFERENCE[spec](CONTEXT + bytes([b]))) for b in range(256)]
     assert lengths.tolist() == expected
 
@@ -73,14 +81,16 @@ def test_context_window_cuts_history() -> None:
 def test_huge_length_gaps_keep_every_symbol_codable() -> None:
     probs = probabilities_from_lengths(np.array([0, 5000] + [8] * 254))
     assert (probs > 0).all() and np.isfinite(np.log2(probs)).all()
-    assert probs[1] < probs[2] * 2.0 ** -(MAX_LENGTH_GAP_BITS - 20)
+    assert probs[1] < probs[2] * 2.0 ** -(MAX_GAP_BITS - 20)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_batched_distributions_bit_identical_to_stepping(jobs: int) -> None:
     data = genzip.corpus.text(40, offset=500)
     predictor = genzip.predictor("gzip", jobs=jobs)
-    assert_batched_equals_stepping(predictor, np.frombuffer(data, dtype=np.uint8).astype(np.int64), b"prefix ")
+    assert_batched_equals_stepping(
+        predictor, np.frombuffer(data, dtype=np.uint8).astype(np.int64), b"prefix "
+    )
     predictor.close()
 
 
@@ -127,32 +137,34 @@ def test_ppmd_is_only_called_in_workers_that_get_replaced(monkeypatch: pytest.Mo
     workers are replaced after a call budget, with the same distributions as computing in-process."""
     import os
 
-    from genzip import compressors
+    from genzip import workers
+    from genzip.adapter import dispatch
+    from genzip.compressors import PpmdPredictor
 
     parent = os.getpid()
     real_compress = pyppmd.compress
 
     def compress_in_workers_only(*args: object, **kwargs: object) -> bytes:
         assert os.getpid() != parent, "pyppmd called in the predictor's own process"
-        return real_compress(*args, **kwargs)  # type: ignore[arg-type]
+        return real_compress(*args, **kwargs)  # type: ignore[arg-type]  # forwards pyppmd's own arguments
 
     pools: list[object] = []
-    real_pool = compressors.ProcessPoolExecutor
+    real_pool = workers.ProcessPoolExecutor
 
-    def counting_pool(*args: object, **kwargs: object) -> object:
-        pools.append(real_pool(*args, **kwargs))  # type: ignore[arg-type]
+    def counting_pool(*args: Any, **kwargs: Any) -> object:
+        pools.append(real_pool(*args, **kwargs))
         return pools[-1]
 
     data = np.frombuffer(CONTEXT[:24], dtype=np.uint8).astype(np.int64)
     reference = genzip.predictor("ppmd:order=4", jobs=1)
-    monkeypatch.setattr(compressors.PpmdPredictor, "LEAKS_MEMORY", False)
+    monkeypatch.setattr(PpmdPredictor, "LEAKS_MEMORY", False)
     reference.reset(b"the ")
     expected = reference.distributions(data)
     monkeypatch.undo()
 
     monkeypatch.setattr(pyppmd, "compress", compress_in_workers_only)
-    monkeypatch.setattr(compressors, "ProcessPoolExecutor", counting_pool)
-    monkeypatch.setattr(compressors, "LEAKY_CALLS_PER_WORKER", 3 * 256)  # 3 positions per batch
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr(dispatch, "LEAKY_CALLS_PER_WORKER", 3 * 256)  # 3 positions per batch
     predictor = genzip.predictor("ppmd:order=4", jobs=1)
     predictor.reset(b"the ")
     assert np.array_equal(predictor.distributions(data), expected)  # 24 positions: 8 batches
@@ -173,9 +185,24 @@ def test_ppmd_in_compare_workers_exits_cleanly(tmp_path: Path) -> None:
     text.write_bytes(CONTEXT * 2)
     out = tmp_path / "out.json"
     subprocess.run(
-        [sys.executable, "-c", "from genzip.cli import main; main()", "compare", str(text), "-c", "ppmd:order=4",
-         "--chunk", "48", "--jobs", "2", "--json", str(out)],
-        check=True, timeout=120, capture_output=True,
+        [
+            sys.executable,
+            "-c",
+            "from genzip.cli import main; main()",
+            "compare",
+            str(text),
+            "-c",
+            "ppmd:order=4",
+            "--chunk",
+            "48",
+            "--jobs",
+            "2",
+            "--json",
+            str(out),
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
     )
     reported = json.loads(out.read_text())
     predictor = genzip.predictor("ppmd:order=4", jobs=1)

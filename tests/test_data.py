@@ -15,7 +15,7 @@ import genzip
 from genzip import data
 from genzip.chunks import split_chunks
 from genzip.errors import InputError
-from genzip.media_compressors import flac_bytes, png_bytes, png_layout
+from genzip.compressors.media import flac_bytes, png_bytes, png_layout
 
 
 def _write_wav(path: Path, samples: np.ndarray, channels: int = 1, rate: int = 16000) -> None:

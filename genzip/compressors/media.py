@@ -21,15 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from .compressors import CodeLengthPredictor
-from .data import AUDIO_RATE, PATCH_WIDTH
-from .predictor import RuntimeOptions
+from ..adapter import CodeLengthPredictor
+from ..data import AUDIO_RATE, PATCH_WIDTH
+from ..predictor import RuntimeOptions
 
 
 def png_layout(data: bytes, width: int = PATCH_WIDTH) -> np.ndarray:
     """Bytes as a 2-D uint8 image `width` pixels wide (narrower if shorter), zero-padded at the end."""
     if len(data) <= width:
-        return np.frombuffer(data, dtype=np.uint8).reshape(1, max(len(data), 1)) if data else np.zeros((1, 1), np.uint8)
+        return (
+            np.frombuffer(data, dtype=np.uint8).reshape(1, max(len(data), 1))
+            if data
+            else np.zeros((1, 1), np.uint8)
+        )
     rows = -(-len(data) // width)
     pixels = np.zeros(rows * width, dtype=np.uint8)
     pixels[: len(data)] = np.frombuffer(data, dtype=np.uint8)
@@ -61,8 +65,8 @@ def flac_bytes(data: bytes, rate: int = AUDIO_RATE, level: float = 1.0) -> bytes
 class PngPredictor(CodeLengthPredictor):
     """Lossless PNG (Pillow) on the 32x64 greyscale patch layout."""
 
-    def __init__(self, options: RuntimeOptions, level: int = 9, context: int = 2048, **adapter: Any) -> None:
-        super().__init__(options, context, **adapter)
+    def __init__(self, options: RuntimeOptions, level: int, **adapter: Any) -> None:
+        super().__init__(options, **adapter)
         self.level = level
 
     def compressed_size(self, data: bytes) -> int:
@@ -72,8 +76,8 @@ class PngPredictor(CodeLengthPredictor):
 class FlacPredictor(CodeLengthPredictor):
     """FLAC (libsndfile through soundfile), 8-bit 16 kHz mono, highest compression level."""
 
-    def __init__(self, options: RuntimeOptions, rate: int = AUDIO_RATE, context: int = 2048, **adapter: Any) -> None:
-        super().__init__(options, context, **adapter)
+    def __init__(self, options: RuntimeOptions, rate: int, **adapter: Any) -> None:
+        super().__init__(options, **adapter)
         self.rate = rate
 
     def compressed_size(self, data: bytes) -> int:

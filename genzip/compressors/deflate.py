@@ -1,4 +1,4 @@
-"""Bit-exact deflate code lengths through the system zlib (ctypes).
+"""gzip and zlib as code-length predictors, with bit-exact deflate lengths through the system zlib (ctypes).
 
 Python's `zlib` module hides the bits deflate holds back after a block flush,
 so whole-byte lengths are all it can give. The C library can say more:
@@ -20,12 +20,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import zlib
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
-from .errors import GenzipError
+from ..adapter import CodeLengthPredictor
+from ..errors import GenzipError
+from ..predictor import RuntimeOptions
 
 Z_NO_FLUSH = 0
 Z_BLOCK = 5
@@ -93,8 +96,16 @@ def libz() -> ctypes.CDLL:
             continue
         ptr = ctypes.POINTER(_ZStream)
         lib.zlibVersion.restype = ctypes.c_char_p
-        lib.deflateInit2_.argtypes = [ptr, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-                                      ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.deflateInit2_.argtypes = [
+            ptr,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+        ]
         lib.deflate.argtypes = [ptr, ctypes.c_int]
         lib.deflateCopy.argtypes = [ptr, ptr]
         lib.deflateEnd.argtypes = [ptr]
@@ -119,8 +130,16 @@ class ExactDeflate:
 
     def _init(self, strm: _ZStream) -> None:
         version = self.lib.zlibVersion()
-        rc = self.lib.deflateInit2_(ctypes.byref(strm), self.level, Z_DEFLATED, self.wbits, MEM_LEVEL,
-                                    Z_DEFAULT_STRATEGY, version, ctypes.sizeof(_ZStream))
+        rc = self.lib.deflateInit2_(
+            ctypes.byref(strm),
+            self.level,
+            Z_DEFLATED,
+            self.wbits,
+            MEM_LEVEL,
+            Z_DEFAULT_STRATEGY,
+            version,
+            ctypes.sizeof(_ZStream),
+        )
         if rc != Z_OK:
             raise DeflateUnavailable(f"deflateInit2 failed with code {rc}")
 
@@ -172,3 +191,51 @@ class ExactDeflate:
         finally:
             self.lib.deflateEnd(ctypes.byref(base))
         return out
+
+
+class _DeflatePredictor(CodeLengthPredictor):
+    """Deflate at a zlib level; the context is compressed once and its state copied."""
+
+    WBITS = 15
+    BITS_MEANING = "exact bits: deflatePending after a Z_BLOCK flush (system libz via ctypes)"
+
+    def __init__(self, options: RuntimeOptions, level: int, **adapter: Any) -> None:
+        super().__init__(options, **adapter)
+        self.level = level
+        self._exact: Any = None
+
+    def _compressobj(self) -> Any:
+        return zlib.compressobj(self.level, zlib.DEFLATED, self.WBITS)
+
+    def compressed_size(self, data: bytes) -> int:
+        c = self._compressobj()
+        return len(c.compress(data)) + len(c.flush())
+
+    def byte_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        base = self._compressobj()
+        head = len(base.compress(context))
+        out = np.empty(len(continuations), dtype=np.int64)
+        for i, tail in enumerate(continuations):
+            c = base.copy()
+            out[i] = 8 * (head + len(c.compress(tail)) + len(c.flush()))
+        return out
+
+    def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        if self._exact is None:
+            self._exact = ExactDeflate(self.level, self.WBITS)
+        return self._exact.continuation_bits(context, continuations)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_exact"] = None
+        return state
+
+
+class GzipPredictor(_DeflatePredictor):
+    """gzip framing (wbits 31, mtime 0): what `gzip.compress(data, level, mtime=0)` writes."""
+
+    WBITS = 31
+
+
+class ZlibPredictor(_DeflatePredictor):
+    """zlib framing: what `zlib.compress(data, level)` writes."""

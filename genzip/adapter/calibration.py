@@ -1,0 +1,81 @@
+"""Online calibration of the adapter's distribution (``calibrate=true``).
+
+A Bayesian mixture over a small grid of experts (a temperature for the
+single-byte costs, one for the continuation weights, a weight of the uniform
+distribution mixed in): p = sum_k pi_k p_k with pi_k proportional to
+2^-(code length so far under expert k). The posterior is fitted only on
+bytes already coded, so the decoder can follow it, and the mixture is never
+more than log2(#experts) bits behind the best expert in hindsight.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..predictor import normalise
+from .evidence import combine
+
+#: the uniform distribution's weight, as a fraction of the alphabet
+_ALPHABET = 256.0
+
+
+class Calibrator:
+    """Online Bayesian mixture over inverse temperatures and uniform mixing (see module doc).
+
+    Experts are (beta_single, beta_continuation, eps): the single-byte and the
+    continuation evidence get their own temperature (they are not equally
+    reliable: bzip2's single-byte lengths are mostly noise, its 16-byte ones are
+    not), and eps of the uniform distribution is mixed in.
+    """
+
+    #: inverse temperatures in eighths: T = 4, 2, 1.33, 1, 0.67, 0.5
+    SINGLE_BETAS_8 = (2, 4, 6, 8, 12, 16)
+    #: for continuation evidence (lookahead only): T = 2, 1, 0.5
+    CONTINUATION_BETAS_8 = (4, 8, 16)
+    #: weight of the uniform distribution in the mixture
+    UNIFORM_WEIGHTS = (0.0, 1.0 / 256, 1.0 / 16)
+
+    def __init__(self, lookahead: bool = False) -> None:
+        self.grid = [
+            (bs, bc, eps)
+            for bs in self.SINGLE_BETAS_8
+            for bc in (self.CONTINUATION_BETAS_8 if lookahead else (8,))
+            for eps in self.UNIFORM_WEIGHTS
+        ]
+        self.losses = np.zeros(len(self.grid), dtype=np.float64)
+
+    @property
+    def size(self) -> int:
+        return len(self.grid)
+
+    def copy(self) -> Calibrator:
+        twin = object.__new__(Calibrator)
+        twin.grid = self.grid
+        twin.losses = self.losses.copy()
+        return twin
+
+    def experts(self, evidence: np.ndarray) -> np.ndarray:
+        """Each expert's distribution for one position's evidence, shape (experts, 256)."""
+        tempered: dict[tuple[int, int], np.ndarray] = {}
+        rows = []
+        for bs, bc, eps in self.grid:
+            if (bs, bc) not in tempered:
+                tempered[(bs, bc)] = normalise(combine(evidence, bs, bc))
+            rows.append(tempered[(bs, bc)] * (1.0 - eps) + eps / _ALPHABET)
+        return np.stack(rows)
+
+    def mix(self, experts: np.ndarray) -> np.ndarray:
+        """The posterior-weighted mixture of `experts` (rows summed in a fixed order)."""
+        best = float(self.losses.min())
+        prior = [2.0 ** (best - float(loss)) for loss in self.losses.tolist()]
+        out = np.zeros(experts.shape[1], dtype=np.float64)
+        for k, weight in enumerate(prior):
+            out += weight * experts[k]
+        return normalise(out)
+
+    def update(self, experts: np.ndarray, symbol: int) -> None:
+        """Charge each expert the code length of the byte that came."""
+        for k, p in enumerate(experts[:, symbol].tolist()):
+            self.losses[k] += -math.log2(p)

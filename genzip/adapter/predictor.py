@@ -1,0 +1,186 @@
+"""CodeLengthPredictor: a real compressor seen as a predictor through its code lengths.
+
+For a compressor C with code length l(s) in bits, the paper's next-byte distribution is
+
+    p(b | x) = 2^-(l(x.b) - l(x)) / sum_c 2^-(l(x.c) - l(x))
+
+over all 256 bytes, with x cut to its last `context` bytes. l(x) cancels in the
+normalisation, so only l(x.b) for the 256 candidates is needed. The adapter's
+options (spec parameters, validated by the registry) improve on it:
+
+* ``resolution=bits`` uses the finest length each library lets us reach
+  (`BITS_MEANING` of each subclass); ``resolution=bytes`` is the paper's
+  formula exactly: l = 8 x the bytes the library writes.
+* ``calibrate=true``: an online Bayesian mixture over temperatures and uniform
+  mixing, fitted only on bytes already coded (`genzip.adapter.calibration`).
+* ``lookahead=K``, ``candidates=seen``, ``dither=D``: what is measured
+  (`genzip.adapter.plan`) and how it becomes evidence (`genzip.adapter.evidence`).
+
+Lengths are measured here or in worker processes (`genzip.adapter.dispatch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..predictor import RuntimeOptions, SequencePredictor
+from ..workers import WorkerPool
+from . import dispatch
+from .calibration import Calibrator
+from .evidence import measured_evidence, probabilities
+from .plan import DITHER_STEP, MIN_HORIZON, SINGLE_BYTES, MeasurementPlan, measurement_plan
+
+
+class CodeLengthPredictor(SequencePredictor):
+    """Base for compressors seen as predictors; subclasses say how to compress. The options arrive
+    validated from the registry (`genzip.registry`: the one place with their ranges and defaults)."""
+
+    #: what ``resolution=bits`` measures for this compressor (README table)
+    BITS_MEANING = "whole bytes: no finer length is reachable"
+    #: the library leaks memory on every call: compress only in worker processes that get replaced
+    LEAKS_MEMORY = False
+
+    def __init__(
+        self,
+        options: RuntimeOptions,
+        *,
+        context: int,
+        resolution: str,
+        calibrate: bool,
+        lookahead: int,
+        dither: int,
+        candidates: str,
+    ) -> None:
+        self.options = options
+        self.window = context
+        self.resolution = resolution
+        self.calibrate = calibrate
+        self.lookahead = lookahead
+        self.dither = dither
+        self.candidates = candidates
+        self._history = bytearray()
+        self._pool: WorkerPool | None = None
+        self._calibrator: Calibrator | None = self._new_calibrator()
+        self._experts: np.ndarray | None = None  # calibration experts of the current position
+
+    # -- what a subclass provides ------------------------------------------
+    def compressed_size(self, data: bytes) -> int:
+        """Bytes the real compressor writes for `data` at this predictor's settings."""
+        raise NotImplementedError
+
+    def byte_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        """8 x the bytes the library writes for context + c, for each continuation c (each compressed
+        from scratch; compressors with copyable state override it to compress the context once)."""
+        return np.array([8 * self.compressed_size(context + c) for c in continuations], dtype=np.int64)
+
+    def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        """The finest reachable length in bits of context + c (see BITS_MEANING); up to a constant."""
+        return self.byte_lengths(context, continuations)
+
+    # -- lengths and evidence ------------------------------------------------
+    def candidate_lengths(self, context: bytes, candidates: range = range(256)) -> np.ndarray:
+        """The paper's lengths: 8 x the bytes the library writes for context + b, per candidate byte b."""
+        return self.byte_lengths(context, [SINGLE_BYTES[b] for b in candidates])
+
+    def code_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
+        """Lengths in bits of context + c for each continuation c, at this predictor's resolution."""
+        if self.resolution == "bytes":
+            return self.byte_lengths(context, continuations)
+        return self.bit_lengths(context, continuations)
+
+    def plan(self, context: bytes) -> MeasurementPlan:
+        """What to measure after `context` (see `genzip.adapter.plan.measurement_plan`)."""
+        return measurement_plan(context, self.candidates, self.lookahead, self.dither)
+
+    def measure(self, context: bytes, items: Sequence[bytes]) -> np.ndarray:
+        """Lengths of context + item, shape (dither, len(items)): one row per dithered context,
+        the d-th dropping the first d * DITHER_STEP bytes of `context`."""
+        return np.stack([self.code_lengths(context[d * DITHER_STEP :], items) for d in range(self.dither)])
+
+    def evidence(self, context: bytes) -> np.ndarray:
+        """One position's evidence after `context`, computed in this process."""
+        plan = self.plan(context)
+        return measured_evidence(self.measure(context, plan.items), plan)
+
+    def evidence_at(self, buffer: bytes, positions: np.ndarray) -> np.ndarray:
+        """Evidence (n, 2, 256) for the window ending before each position of `buffer` (here or in workers)."""
+        return dispatch.evidence_at(self, buffer, positions)
+
+    def worker_pool(self) -> WorkerPool:
+        """The worker processes that measure lengths, started on first use (shared with forks)."""
+        if self._pool is None:
+            self._pool = dispatch.new_pool(self)
+        return self._pool
+
+    # -- SequencePredictor ---------------------------------------------------
+    def _new_calibrator(self) -> Calibrator | None:
+        return Calibrator(self.lookahead >= MIN_HORIZON) if self.calibrate else None
+
+    def reset(self, context: bytes = b"") -> None:
+        self._history = bytearray(context[-self.window :] if self.window else b"")
+        self._calibrator = self._new_calibrator()
+        self._experts = None
+
+    def _push(self, symbol: int) -> None:
+        if self.window:
+            self._history.append(symbol)
+            if len(self._history) > self.window:
+                del self._history[: len(self._history) - self.window]
+
+    def _context(self) -> bytes:
+        return bytes(self._history) if self.window else b""
+
+    def observe(self, symbol: int) -> None:
+        if self._calibrator is not None:
+            experts = self._experts
+            if experts is None:
+                experts = self._calibrator.experts(dispatch.position_evidence(self, self._context()))
+            self._calibrator.update(experts, int(symbol))
+            self._experts = None
+        self._push(symbol)
+
+    def distribution(self) -> np.ndarray:
+        evidence = dispatch.position_evidence(self, self._context())
+        if self._calibrator is None:
+            return probabilities(evidence)
+        self._experts = self._calibrator.experts(evidence)
+        return self._calibrator.mix(self._experts)
+
+    def distributions(self, symbols: np.ndarray) -> np.ndarray:
+        symbols = np.asarray(symbols, dtype=np.int64)
+        buffer = self._context() + bytes(symbols.astype(np.uint8).tolist())
+        offset = len(self._history) if self.window else 0
+        evidence = self.evidence_at(buffer, np.arange(offset, offset + len(symbols)))
+        if self._calibrator is None:
+            out = probabilities(evidence) if len(symbols) else np.empty((0, 256))
+            for s in symbols.tolist():
+                self._push(s)
+            return out
+        out = np.empty((len(symbols), 256), dtype=np.float64)
+        for i, s in enumerate(symbols.tolist()):  # the calibration is sequential by nature
+            experts = self._calibrator.experts(evidence[i])
+            out[i] = self._calibrator.mix(experts)
+            self._calibrator.update(experts, s)
+            self._push(s)
+        self._experts = None
+        return out
+
+    def fork(self) -> CodeLengthPredictor:
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin._history = bytearray(self._history)
+        twin._calibrator = None if self._calibrator is None else self._calibrator.copy()
+        return twin
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_pool"] = None
+        return state

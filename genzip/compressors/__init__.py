@@ -1,0 +1,24 @@
+"""Real compressors as predictors, each a `genzip.adapter.CodeLengthPredictor`.
+
+`deflate` (gzip, zlib, with exact bit lengths through the system zlib),
+`libraries` (bz2, lzma, zstd, brotli, ppmd), `bitstreams` (bit lengths found in
+the bzip2 and zstd streams), `media` (png for images, flac for audio).
+"""
+
+from __future__ import annotations
+
+from .deflate import GzipPredictor, ZlibPredictor
+from .libraries import BrotliPredictor, Bz2Predictor, LzmaPredictor, PpmdPredictor, ZstdPredictor
+from .media import FlacPredictor, PngPredictor
+
+__all__ = [
+    "BrotliPredictor",
+    "Bz2Predictor",
+    "FlacPredictor",
+    "GzipPredictor",
+    "LzmaPredictor",
+    "PngPredictor",
+    "PpmdPredictor",
+    "ZlibPredictor",
+    "ZstdPredictor",
+]
