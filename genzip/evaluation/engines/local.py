@@ -9,12 +9,12 @@ workers run here, one after another, each built once with all the workers
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from ...predictor import RuntimeOptions, SequencePredictor
 from ...registry import Kind, build, canonical_spec, parse_spec
+from ...workers import WorkerPool
 from ..plan import Done, Job, Placement, Task, placement
 from ..results import ChunkScore
 from ..scoring import identity, timed_score
@@ -44,7 +44,7 @@ class LocalEngine(Engine):
         self.options = options
         self.native_only = native_only
         self.workers = options.worker_count
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool = WorkerPool(self.workers)  # forks on the first pooled chunk
         self.built: dict[str, SequencePredictor] = {}
         self.users: dict[str, int] = {}
 
@@ -75,22 +75,20 @@ class LocalEngine(Engine):
                     on_done(Done(task, *timed_score(predictor, task.data, self.native_only)))
 
     def _run_pooled(self, jobs: Sequence[Job], on_done: Callable[[Done], None]) -> None:
-        futures: dict[Future[tuple[ChunkScore, float]], Task] = {}
-        for job in jobs:
-            for task in job.tasks:
-                futures[self._executor().submit(_score_in_worker, job.spec, task.data, self.native_only)] = (
-                    task
-                )
+        tasks = [(job.spec, task) for job in jobs for task in job.tasks]
+        if not tasks:
+            return
+        executor = self.pool.executor(
+            len(tasks)
+        )  # one call per chunk (no leak budget: predictors own theirs)
+        futures: dict[Future[tuple[ChunkScore, float]], Task] = {
+            executor.submit(_score_in_worker, spec, task.data, self.native_only): task for spec, task in tasks
+        }
         remaining = set(futures)
         while remaining:
             finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
             for future in finished:
                 on_done(Done(futures[future], *future.result()))
-
-    def _executor(self) -> ProcessPoolExecutor:
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
-        return self.pool
 
     def release(self, spec: str) -> None:
         self.users[spec] -= 1
@@ -98,9 +96,7 @@ class LocalEngine(Engine):
             self.built.pop(spec).close()
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
+        self.pool.shutdown()
         for predictor in self.built.values():
             predictor.close()
         self.built.clear()
