@@ -1,0 +1,314 @@
+"""numba kernels of the `cm` context-mixing model (the design is in `cm.py`'s docstring).
+
+State arrays, in the order every kernel takes them:
+
+* ``ht``   uint8: hashed bit-history slots, 16 bytes each (byte 0 = checksum, bytes 1..15
+  = the 15 nodes of a nibble); the last 16 bytes are an always-empty slot for unseen contexts;
+* ``smp``/``smn`` int32: state maps, p(1) in 22 bits and an observation count per (input, state);
+* ``mw``   float64: mixer weights, one set of `N_IN` per selector (match state x partial byte);
+* ``apm1``/``apm2`` uint16: APM/SSE interpolation tables, 33 buckets per context;
+* ``buf``  uint8 history ring, ``mt`` int32 match table (hash of the last bytes -> position);
+* ``tabs`` float64: the stretch table (4096 entries), then the state maps' reciprocal rates;
+* ``nex``  uint8: next bit-history state, ``nex[2 * state + bit]``; ``pri``: a state's priority;
+* ``ctx``  int64: this byte's context hashes; ``meta`` int64: scalars (layout below).
+
+Every prediction of a byte is made from the state at the start of the byte; the updates of
+its 8 bits are applied once the byte is known. So the 256 leaf probabilities of one state are
+computed without mutating it, and the batched and stepped paths are the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: hashed contexts: orders 0..6, the word model, the word bigram, sparse (skip-1) order 2
+ORDERS = (1, 2, 3, 4, 5, 6)
+N_CTX = 10
+MATCH_IN, BIAS_IN = N_CTX, N_CTX + 1
+N_IN = N_CTX + 2
+#: mixer weight sets: (no match, short match, long match) x 256 partial bytes
+N_SETS = 3 * 256
+APM_BUCKETS = 33
+SM_LIMIT = 1023
+MIN_MATCH = 6
+LONG_MATCH = 16
+P_MIN = 1.0 / 65536.0
+
+# meta layout
+_POS, _HIST, _WORD, _WORD1, _MPTR, _MLEN, _EVICT = 0, 1, 2, 3, 4, 5, 6
+META = 8
+
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True, inline="always")
+def _hash(v: int, k: int) -> int:
+    """A 64-bit mix of a context value and a tag (splitmix64's finaliser), in uint64 arithmetic
+    (the same mix written with signed shifts and masks was miscompiled once inlined in a loop)."""
+    h = np.uint64(v) * _M1 + np.uint64(k + 1) * _M2
+    h = (h ^ (h >> np.uint64(30))) * _M2
+    h = (h ^ (h >> np.uint64(27))) * _M3
+    return np.int64(h ^ (h >> np.uint64(31)))
+
+
+@njit(cache=True, inline="always")
+def _find(ht: np.ndarray, h: int) -> int:
+    """Base of the slot holding context hash `h`, or of the empty slot; read only."""
+    mask = ((len(ht) >> 4) - 2) | 1
+    chk = (h >> 56) & 255
+    i = (h >> 8) & mask
+    for t in range(3):
+        s = ((i ^ t) & mask) << 4
+        if ht[s] == chk:
+            return s
+    return len(ht) - 16
+
+
+@njit(cache=True)
+def _claim(ht: np.ndarray, pri: np.ndarray, meta: np.ndarray, h: int) -> int:
+    """Base of the slot for `h`, replacing the least used of its 3 candidates if it is new."""
+    mask = ((len(ht) >> 4) - 2) | 1
+    chk = (h >> 56) & 255
+    i = (h >> 8) & mask
+    best, best_pri = -1, 1 << 30
+    for t in range(3):
+        s = ((i ^ t) & mask) << 4
+        if ht[s] == chk:
+            return s
+        if pri[ht[s + 1]] < best_pri:
+            best, best_pri = s, pri[ht[s + 1]]
+    if best_pri > 0:
+        meta[_EVICT] += 1
+    ht[best : best + 16] = 0
+    ht[best] = chk
+    return best
+
+
+@njit(cache=True, inline="always")
+def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
+    """The bit the match model expects at node `c0`, or -1 if it has no opinion there."""
+    if meta[_MLEN] == 0:
+        return -1
+    expected = buf[meta[_MPTR] & (len(buf) - 1)] | 256
+    if (expected >> (8 - depth)) != c0:
+        return -1
+    return (expected >> (7 - depth)) & 1
+
+
+@njit(cache=True, inline="always")
+def _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, c1, mbit, mlen, x, rec):  # type: ignore[no-untyped-def]
+    """p(next bit = 1) at tree node `c0` (slot offset `j`); inputs into `x`, indices into `rec`.
+
+    rec: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
+    set, [N_CTX+2] APM bucket, [N_CTX+3] nearer APM1 index, [N_CTX+4] nearer APM2 index.
+    """
+    for i in range(N_CTX):
+        k = i * 256 + ht[bases[i] + j]
+        rec[i] = k
+        x[i] = tabs[smp[k] >> 10]
+    sel = 0
+    if mbit >= 0:
+        k = N_CTX * 256 + min(mlen, 15) * 2 + mbit
+        rec[MATCH_IN] = k
+        x[MATCH_IN] = tabs[smp[k] >> 10]
+        sel = 1 if mlen < LONG_MATCH else 2
+    else:
+        rec[MATCH_IN] = -1
+        x[MATCH_IN] = 0.0
+    x[BIAS_IN] = 0.25
+    ws = (sel * 256 + c0) * N_IN
+    rec[N_CTX + 1] = ws
+    dot = 0.0
+    for i in range(N_IN):
+        dot += mw[ws + i] * x[i]
+    dot = min(max(dot, -15.0), 15.0)
+    pm = 1.0 / (1.0 + np.exp(-dot))
+    pos = (min(max(dot, -7.999), 7.999) + 8.0) * 2.0
+    lo = int(pos)
+    w = pos - lo
+    a1 = c0 * APM_BUCKETS + lo
+    a2 = (c0 | (c1 << 8)) * APM_BUCKETS + lo
+    rec[N_CTX + 2] = lo
+    rec[N_CTX + 3] = a1 + (1 if w >= 0.5 else 0)
+    rec[N_CTX + 4] = a2 + (1 if w >= 0.5 else 0)
+    p1 = (apm1[a1] * (1.0 - w) + apm1[a1 + 1] * w) * (1.0 / 65536.0)
+    p2 = (apm2[a2] * (1.0 - w) + apm2[a2 + 1] * w) * (1.0 / 65536.0)
+    p = 0.5 * pm + 0.25 * p1 + 0.25 * p2
+    return pm, min(max(p, P_MIN), 1.0 - P_MIN)
+
+
+@njit(cache=True, inline="always")
+def _nibble_hash(h: int, high: int) -> int:
+    return _hash(h, 16 + high)
+
+
+@njit(cache=True)
+def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, x, rec, bases, p1):  # type: ignore[no-untyped-def]
+    """All 256 next-byte probabilities from the current state, without changing it."""
+    c1 = meta[_HIST] & 255
+    mlen = meta[_MLEN]
+    for i in range(N_CTX):
+        bases[i] = _find(ht, ctx[i])
+    for c0 in range(1, 16):
+        depth = 0 if c0 < 2 else (1 if c0 < 4 else (2 if c0 < 8 else 3))
+        mbit = _match_bit(buf, meta, c0, depth)
+        p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, c0, c0, c1, mbit, mlen, x, rec)[1]
+    for high in range(16):
+        for i in range(N_CTX):
+            bases[i] = _find(ht, _nibble_hash(ctx[i], high))
+        for j in range(1, 16):
+            d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
+            c0 = ((16 | high) << d) | (j ^ (1 << d))
+            mbit = _match_bit(buf, meta, c0, 4 + d)
+            p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, c1, mbit, mlen, x, rec)[1]
+    path = np.empty(256, dtype=np.float64)
+    path[1] = 1.0
+    for c0 in range(1, 128):
+        path[2 * c0] = path[c0] * (1.0 - p1[c0])
+        path[2 * c0 + 1] = path[c0] * p1[c0]
+    for c0 in range(128, 256):
+        out[2 * c0 - 256] = path[c0] * (1.0 - p1[c0])
+        out[2 * c0 - 255] = path[c0] * p1[c0]
+
+
+@njit(cache=True)
+def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, x, rec, bases, xs, recs, pms):  # type: ignore[no-untyped-def]
+    """Predict the 8 bits of `symbol` (as `dist_into` does), then learn them; returns p(symbol)."""
+    c1 = meta[_HIST] & 255
+    mlen = meta[_MLEN]
+    prob = 1.0
+    c0 = 1
+    for i in range(N_CTX):
+        bases[i] = _find(ht, ctx[i])
+    for depth in range(8):
+        if depth == 4:
+            for i in range(N_CTX):
+                bases[i] = _find(ht, _nibble_hash(ctx[i], symbol >> 4))
+        j = c0 if depth < 4 else (c0 & ((1 << (depth - 4)) - 1)) | (1 << (depth - 4))
+        mbit = _match_bit(buf, meta, c0, depth)
+        pm, p = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, c1, mbit, mlen, xs[depth], recs[depth])
+        pms[depth] = pm
+        bit = (symbol >> (7 - depth)) & 1
+        prob *= p if bit else 1.0 - p
+        c0 = 2 * c0 + bit
+    _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms)
+    _learn_byte(buf, mt, ctx, meta, symbol)
+    return prob
+
+
+@njit(cache=True)
+def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms):  # type: ignore[no-untyped-def]
+    """Bit histories, state maps, mixer weights and APMs learn the 8 bits of `symbol`."""
+    lr = tabs[4096 + SM_LIMIT + 1]
+    for i in range(N_CTX):
+        base = _claim(ht, pri, meta, ctx[i])
+        for depth in range(8):
+            if depth == 4:
+                base = _claim(ht, pri, meta, _nibble_hash(ctx[i], symbol >> 4))
+            node = (symbol | 256) >> (8 - depth)
+            j = node if depth < 4 else (node & ((1 << (depth - 4)) - 1)) | (1 << (depth - 4))
+            bit = (symbol >> (7 - depth)) & 1
+            ht[base + j] = nex[2 * ht[base + j] + bit]
+    for depth in range(8):
+        bit = (symbol >> (7 - depth)) & 1
+        rec = recs[depth]
+        for i in range(N_CTX + 1):
+            k = rec[i]
+            if k >= 0:
+                n = smn[k]
+                smp[k] += np.int32((((bit << 22) - smp[k]) * np.int64(tabs[4096 + n])) >> 16)
+                if n < SM_LIMIT:
+                    smn[k] = n + 1
+        err = (bit - pms[depth]) * lr
+        ws = rec[N_CTX + 1]
+        for i in range(N_IN):
+            mw[ws + i] += err * xs[depth, i]
+        target = 65535 if bit else 0
+        a1, a2 = rec[N_CTX + 3], rec[N_CTX + 4]
+        apm1[a1] = apm1[a1] + (target - apm1[a1]) // 64
+        apm2[a2] = apm2[a2] + (target - apm2[a2]) // 64
+
+
+@njit(cache=True)
+def _learn_byte(buf, mt, ctx, meta, symbol):  # type: ignore[no-untyped-def]
+    """History, word hashes, the match model and the next byte's context hashes."""
+    bmask = len(buf) - 1
+    pos = meta[_POS]
+    buf[pos & bmask] = symbol
+    pos += 1
+    meta[_POS] = pos
+    hist = (meta[_HIST] << 8) | symbol
+    meta[_HIST] = hist
+    lower = symbol + 32 if 65 <= symbol <= 90 else symbol
+    if 97 <= lower <= 122:
+        meta[_WORD] = _hash(meta[_WORD] + lower, 99)
+    elif meta[_WORD] != 0:
+        meta[_WORD1] = meta[_WORD]
+        meta[_WORD] = 0
+    if meta[_MLEN] > 0 and buf[meta[_MPTR] & bmask] == symbol:
+        meta[_MLEN] = min(meta[_MLEN] + 1, 65535)
+        meta[_MPTR] += 1
+    else:
+        meta[_MLEN] = 0
+    mslot = _hash(hist & ((1 << (8 * MIN_MATCH)) - 1), 77) & (len(mt) - 1)
+    if meta[_MLEN] == 0 and pos >= MIN_MATCH:
+        cand = mt[mslot]
+        if cand > 0 and pos - cand < len(buf) - 64:
+            n = 0
+            while n < 64 and n < cand and buf[(cand - 1 - n) & bmask] == buf[(pos - 1 - n) & bmask]:
+                n += 1
+            if n >= MIN_MATCH:
+                meta[_MLEN] = n
+                meta[_MPTR] = cand
+    mt[mslot] = pos
+    for k in range(1, 7):
+        ctx[k] = _hash(hist & ((1 << (8 * k)) - 1), k)
+    ctx[0] = _hash(0, 0)
+    ctx[7] = _hash(meta[_WORD] * 256 + (0 if meta[_WORD] else symbol), 7)
+    ctx[8] = _hash(meta[_WORD] + meta[_WORD1] * 31, 8)
+    ctx[9] = _hash(hist & 0xFF00FF00, 9)
+
+
+@njit(cache=True)
+def dist(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out):  # type: ignore[no-untyped-def]
+    x, rec = np.empty(N_IN, np.float64), np.empty(N_IN + 4, np.int64)
+    bases, p1 = np.empty(N_CTX, np.int64), np.empty(256, np.float64)
+    dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, x, rec, bases, p1)
+
+
+@njit(cache=True)
+def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, out):  # type: ignore[no-untyped-def]
+    x, rec = np.empty(N_IN, np.float64), np.empty(N_IN + 4, np.int64)
+    bases, p1 = np.empty(N_CTX, np.int64), np.empty(256, np.float64)
+    xs, recs, pms = np.empty((8, N_IN), np.float64), np.empty((8, N_IN + 4), np.int64), np.empty(8, np.float64)
+    for i in range(len(symbols)):
+        dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out[i], x, rec, bases, p1)
+        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], x, rec, bases,
+                xs, recs, pms)
+    return len(symbols)
+
+
+@njit(cache=True)
+def score(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, bits):  # type: ignore[no-untyped-def]
+    x, rec = np.empty(N_IN, np.float64), np.empty(N_IN + 4, np.int64)
+    bases = np.empty(N_CTX, np.int64)
+    xs, recs, pms = np.empty((8, N_IN), np.float64), np.empty((8, N_IN + 4), np.int64), np.empty(8, np.float64)
+    for i in range(len(symbols)):
+        p = observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], x, rec, bases,
+                    xs, recs, pms)
+        bits[i] = -np.log2(p)
+    return len(symbols)
+
+
+@njit(cache=True)
+def learn(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols):  # type: ignore[no-untyped-def]
+    x, rec = np.empty(N_IN, np.float64), np.empty(N_IN + 4, np.int64)
+    bases = np.empty(N_CTX, np.int64)
+    xs, recs, pms = np.empty((8, N_IN), np.float64), np.empty((8, N_IN + 4), np.int64), np.empty(8, np.float64)
+    for i in range(len(symbols)):
+        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], x, rec, bases,
+                xs, recs, pms)
+    return len(symbols)
