@@ -22,15 +22,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: hashed contexts: orders 0..6, the word model, the word bigram, sparse (skip-1) order 2
+#: hashed contexts: orders 0..6, the word model, the word bigram, sparse (bytes 2 and 4 back)
 ORDERS = (1, 2, 3, 4, 5, 6)
 N_CTX = 10
 MATCH_IN, BIAS_IN = N_CTX, N_CTX + 1
 N_IN = N_CTX + 2
 #: mixer weight sets: (no match, short match, long match) x 256 partial bytes
 N_SETS = 3 * 256
+#: the second mixer's weight sets: previous byte x bit position
+N_SETS2 = 256 * 8
 APM_BUCKETS = 33
-SM_LIMIT = 1023
+SM_LIMIT = 255
 MIN_MATCH = 6
 LONG_MATCH = 16
 P_MIN = 1.0 / 65536.0
@@ -99,11 +101,12 @@ def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, c1, mbit, mlen, x, rec):  # type: ignore[no-untyped-def]
+def _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, depth, c1, mbit, mlen, x, rec, pm):  # type: ignore[no-untyped-def]
     """p(next bit = 1) at tree node `c0` (slot offset `j`); inputs into `x`, indices into `rec`.
 
     rec: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
-    set, [N_CTX+2] APM bucket, [N_CTX+3] nearer APM1 index, [N_CTX+4] nearer APM2 index.
+    set, [N_CTX+2] the second mixer's weight set, [N_CTX+3] nearer APM1 index, [N_CTX+4]
+    nearer APM2 index. pm: the two mixers' outputs (they learn from their own errors).
     """
     for i in range(N_CTX):
         k = i * 256 + ht[bases[i] + j]
@@ -120,24 +123,31 @@ def _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, c1, mbit, mlen, x, rec
         x[MATCH_IN] = 0.0
     x[BIAS_IN] = 0.25
     ws = (sel * 256 + c0) * N_IN
+    ws2 = (N_SETS + c1 * 8 + depth) * N_IN
     rec[N_CTX + 1] = ws
-    dot = 0.0
+    rec[N_CTX + 2] = ws2
+    dot1 = 0.0
+    dot2 = 0.0
     for i in range(N_IN):
-        dot += mw[ws + i] * x[i]
-    dot = min(max(dot, -15.0), 15.0)
-    pm = 1.0 / (1.0 + np.exp(-dot))
+        dot1 += mw[ws + i] * x[i]
+        dot2 += mw[ws2 + i] * x[i]
+    dot1 = min(max(dot1, -15.0), 15.0)
+    dot2 = min(max(dot2, -15.0), 15.0)
+    pm[0] = 1.0 / (1.0 + np.exp(-dot1))
+    pm[1] = 1.0 / (1.0 + np.exp(-dot2))
+    dot = 0.5 * (dot1 + dot2)
+    mixed = 1.0 / (1.0 + np.exp(-dot))
     pos = (min(max(dot, -7.999), 7.999) + 8.0) * 2.0
     lo = int(pos)
     w = pos - lo
     a1 = c0 * APM_BUCKETS + lo
     a2 = (c0 | (c1 << 8)) * APM_BUCKETS + lo
-    rec[N_CTX + 2] = lo
     rec[N_CTX + 3] = a1 + (1 if w >= 0.5 else 0)
     rec[N_CTX + 4] = a2 + (1 if w >= 0.5 else 0)
     p1 = (apm1[a1] * (1.0 - w) + apm1[a1 + 1] * w) * (1.0 / 65536.0)
     p2 = (apm2[a2] * (1.0 - w) + apm2[a2 + 1] * w) * (1.0 / 65536.0)
-    p = 0.5 * pm + 0.25 * p1 + 0.25 * p2
-    return pm, min(max(p, P_MIN), 1.0 - P_MIN)
+    p = 0.4 * mixed + 0.2 * p1 + 0.4 * p2
+    return min(max(p, P_MIN), 1.0 - P_MIN)
 
 
 @njit(cache=True, inline="always")
@@ -146,8 +156,9 @@ def _nibble_hash(h: int, high: int) -> int:
 
 
 @njit(cache=True)
-def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, x, rec, bases, p1):  # type: ignore[no-untyped-def]
+def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, scratch):  # type: ignore[no-untyped-def]
     """All 256 next-byte probabilities from the current state, without changing it."""
+    x, rec, bases, p1, pm = scratch[0][0], scratch[1][0], scratch[2], scratch[3], scratch[4][0]
     c1 = meta[_HIST] & 255
     mlen = meta[_MLEN]
     for i in range(N_CTX):
@@ -155,7 +166,7 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
     for c0 in range(1, 16):
         depth = 0 if c0 < 2 else (1 if c0 < 4 else (2 if c0 < 8 else 3))
         mbit = _match_bit(buf, meta, c0, depth)
-        p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, c0, c0, c1, mbit, mlen, x, rec)[1]
+        p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, c0, c0, depth, c1, mbit, mlen, x, rec, pm)
     for high in range(16):
         for i in range(N_CTX):
             bases[i] = _find(ht, _nibble_hash(ctx[i], high))
@@ -163,7 +174,7 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
             d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
             c0 = ((16 | high) << d) | (j ^ (1 << d))
             mbit = _match_bit(buf, meta, c0, 4 + d)
-            p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, c1, mbit, mlen, x, rec)[1]
+            p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, 4 + d, c1, mbit, mlen, x, rec, pm)
     path = np.empty(256, dtype=np.float64)
     path[1] = 1.0
     for c0 in range(1, 128):
@@ -175,8 +186,9 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
 
 
 @njit(cache=True)
-def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, x, rec, bases, xs, recs, pms):  # type: ignore[no-untyped-def]
+def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, scratch):  # type: ignore[no-untyped-def]
     """Predict the 8 bits of `symbol` (as `dist_into` does), then learn them; returns p(symbol)."""
+    xs, recs, bases, pms = scratch[0], scratch[1], scratch[2], scratch[4]
     c1 = meta[_HIST] & 255
     mlen = meta[_MLEN]
     prob = 1.0
@@ -189,8 +201,8 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
                 bases[i] = _find(ht, _nibble_hash(ctx[i], symbol >> 4))
         j = c0 if depth < 4 else (c0 & ((1 << (depth - 4)) - 1)) | (1 << (depth - 4))
         mbit = _match_bit(buf, meta, c0, depth)
-        pm, p = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, c1, mbit, mlen, xs[depth], recs[depth])
-        pms[depth] = pm
+        p = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, depth, c1, mbit, mlen, xs[depth], recs[depth],
+                     pms[depth])
         bit = (symbol >> (7 - depth)) & 1
         prob *= p if bit else 1.0 - p
         c0 = 2 * c0 + bit
@@ -202,7 +214,7 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
 @njit(cache=True)
 def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms):  # type: ignore[no-untyped-def]
     """Bit histories, state maps, mixer weights and APMs learn the 8 bits of `symbol`."""
-    lr = tabs[4096 + SM_LIMIT + 1]
+    lr = tabs[4096 + SM_LIMIT + 1] * (1.0 + 3.0 * 16384.0 / (16384.0 + meta[_POS]))
     for i in range(N_CTX):
         base = _claim(ht, pri, meta, ctx[i])
         for depth in range(8):
@@ -222,10 +234,12 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
                 smp[k] += np.int32((((bit << 22) - smp[k]) * np.int64(tabs[4096 + n])) >> 16)
                 if n < SM_LIMIT:
                     smn[k] = n + 1
-        err = (bit - pms[depth]) * lr
-        ws = rec[N_CTX + 1]
+        err1 = (bit - pms[depth, 0]) * lr
+        err2 = (bit - pms[depth, 1]) * lr
+        ws, ws2 = rec[N_CTX + 1], rec[N_CTX + 2]
         for i in range(N_IN):
-            mw[ws + i] += err * xs[depth, i]
+            mw[ws + i] += err1 * xs[depth, i]
+            mw[ws2 + i] += err2 * xs[depth, i]
         target = 65535 if bit else 0
         a1, a2 = rec[N_CTX + 3], rec[N_CTX + 4]
         apm1[a1] = apm1[a1] + (target - apm1[a1]) // 64
@@ -273,42 +287,38 @@ def _learn_byte(buf, mt, ctx, meta, symbol):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _scratch():  # type: ignore[no-untyped-def]
+    """Work arrays: inputs and records of 8 bits, slot bases, node probabilities, mixer outputs."""
+    return (np.empty((8, N_IN), np.float64), np.empty((8, N_IN + 4), np.int64), np.empty(N_CTX, np.int64),
+            np.empty(256, np.float64), np.empty((8, 2), np.float64))
+
+
+@njit(cache=True)
 def dist(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out):  # type: ignore[no-untyped-def]
-    x, rec = np.empty(N_IN, np.float64), np.empty(N_IN + 4, np.int64)
-    bases, p1 = np.empty(N_CTX, np.int64), np.empty(256, np.float64)
-    dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, x, rec, bases, p1)
+    dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, _scratch())
 
 
 @njit(cache=True)
 def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, out):  # type: ignore[no-untyped-def]
-    x, rec = np.empty(N_IN, np.float64), np.empty(N_IN + 4, np.int64)
-    bases, p1 = np.empty(N_CTX, np.int64), np.empty(256, np.float64)
-    xs, recs, pms = np.empty((8, N_IN), np.float64), np.empty((8, N_IN + 4), np.int64), np.empty(8, np.float64)
+    scratch = _scratch()
     for i in range(len(symbols)):
-        dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out[i], x, rec, bases, p1)
-        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], x, rec, bases,
-                xs, recs, pms)
+        dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out[i], scratch)
+        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
     return len(symbols)
 
 
 @njit(cache=True)
 def score(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, bits):  # type: ignore[no-untyped-def]
-    x, rec = np.empty(N_IN, np.float64), np.empty(N_IN + 4, np.int64)
-    bases = np.empty(N_CTX, np.int64)
-    xs, recs, pms = np.empty((8, N_IN), np.float64), np.empty((8, N_IN + 4), np.int64), np.empty(8, np.float64)
+    scratch = _scratch()
     for i in range(len(symbols)):
-        p = observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], x, rec, bases,
-                    xs, recs, pms)
-        bits[i] = -np.log2(p)
+        bits[i] = -np.log2(observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i],
+                                   scratch))
     return len(symbols)
 
 
 @njit(cache=True)
 def learn(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols):  # type: ignore[no-untyped-def]
-    x, rec = np.empty(N_IN, np.float64), np.empty(N_IN + 4, np.int64)
-    bases = np.empty(N_CTX, np.int64)
-    xs, recs, pms = np.empty((8, N_IN), np.float64), np.empty((8, N_IN + 4), np.int64), np.empty(8, np.float64)
+    scratch = _scratch()
     for i in range(len(symbols)):
-        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], x, rec, bases,
-                xs, recs, pms)
+        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
     return len(symbols)

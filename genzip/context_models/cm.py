@@ -114,7 +114,7 @@ class CmPredictor(NumbaContextModel):
     def _fresh_state(self) -> State:
         ring = min(1 << 24, _pow2_below(self.memory // 8))
         match_slots = _pow2_below(ring // 4)
-        sets = k.N_SETS * k.N_IN
+        sets = (k.N_SETS + k.N_SETS2) * k.N_IN
         apm1 = 256 * k.APM_BUCKETS
         apm2 = 65536 * k.APM_BUCKETS
         fixed = 8 * sets + 2 * (apm1 + apm2) + 8 * 256 * (k.N_CTX + 1) + _TABS.nbytes + 2048
