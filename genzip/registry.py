@@ -1,7 +1,11 @@
 """The predictor registry: spec strings in, predictors out.
 
 A spec is ``name`` or ``name:key=value,key=value``; an entry may declare one
-positional parameter (``hf:/path/to/model``). Every entry names the class that
+positional parameter (``hf:/path/to/model``). A *nested* entry (``mix``) takes
+whole specs as components, separated by ``+``, optionally after its own
+options: ``mix:ppm:order=6+ctw:depth=8`` or ``mix:method=bayes+ppm+ctw`` (the
+first segment is the options when its text before any ``:`` contains ``=``,
+which no predictor name does). Every entry names the class that
 implements it as ``"module:Class"`` so that listing and parsing specs never
 imports heavy libraries (torch is only imported when a model is built).
 
@@ -107,6 +111,7 @@ class Entry:
     summary: str
     kind: str  # compressor | context model | language model
     params: tuple[Param, ...] = field(default_factory=tuple)
+    nested: bool = False  # takes component specs: name:[options+]A+B+...
 
     def load_class(self) -> Callable[..., SequencePredictor]:
         module_name, class_name = self.target.split(":")
@@ -235,6 +240,17 @@ ENTRIES: dict[str, Entry] = {
             ),
         ),
         Entry(
+            "cm",
+            "genzip.context_models.cm:CmPredictor",
+            "bitwise context mixing (lpaq-like): orders 0-6, word, bigram, sparse and match models, "
+            "bit-history states, two mixers, two APMs (numba)",
+            "context model",
+            (
+                Param("memory", int, 64 << 20, "table bytes in all (fixed at reset; new contexts replace the "
+                      "least used)", minimum=8 << 20),
+            ),
+        ),
+        Entry(
             "order",
             "genzip.context_models.order_k:OrderKPredictor",
             "adaptive order-k Markov byte model with additive (KT) smoothing (numba)",
@@ -245,6 +261,22 @@ ENTRIES: dict[str, Entry] = {
                       minimum=1e-6, maximum=100),
                 Param("memory", int, 64 << 20, "table bytes; when full, the model restarts", minimum=1 << 16),
             ),
+        ),
+        Entry(
+            "mix",
+            "genzip.mixing:MixPredictor",
+            "online mixture of byte predictors: mix:A+B+..., its options first: mix:method=bayes+A+B "
+            "(components are full specs; '+' separates them)",
+            "mixture",
+            (
+                Param("method", str, "geometric", "geometric: p ~ prod p_i^w_i, weights by gradient descent; "
+                      "bayes: posterior-weighted sum with fixed share", choices=("geometric", "bayes")),
+                Param("rate", float, 0.02, "learning rate (geometric) or fixed share (bayes)", minimum=0,
+                      maximum=1),
+                Param("select", str, "none", "one weight vector, or one per class of the previous byte",
+                      choices=("none", "byte-class")),
+            ),
+            nested=True,
         ),
         # --- language models (hf, smollm2, bytelm) ---
         Entry(
@@ -298,9 +330,11 @@ def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
     if entry is None:
         known = ", ".join(sorted(ENTRIES))
         raise SpecError(f"unknown predictor {name!r}; known: {known}")
+    values: dict[str, Any] = {}
+    if entry.nested:
+        rest, values["components"] = _split_components(entry, rest)
     by_name = {p.name: p for p in entry.params}
     positional = next((p for p in entry.params if p.positional), None)
-    values: dict[str, Any] = {}
     if rest:
         for item in rest.split(","):
             if not item:
@@ -324,6 +358,21 @@ def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
     return entry, values
 
 
+def _split_components(entry: Entry, rest: str) -> tuple[str, tuple[str, ...]]:
+    """A nested spec's own options (or "") and its components' canonical specs."""
+    segments = [s.strip() for s in rest.split("+")]
+    options = segments.pop(0) if segments and "=" in segments[0].partition(":")[0] else ""
+    if len(segments) < 2 or not all(segments):
+        raise SpecError(f"{entry.name}: expected {entry.name}:A+B[+...] (components separated by '+'), got {rest!r}")
+    components = []
+    for segment in segments:
+        inner, values = parse_spec(segment)
+        if inner.nested:
+            raise SpecError(f"{entry.name}: components cannot be nested specs themselves ({segment!r})")
+        components.append(canonical_spec(inner, values))
+    return options, tuple(components)
+
+
 def canonical_spec(entry: Entry, values: dict[str, Any]) -> str:
     """The spec string with every parameter spelled out, in declaration order."""
     parts = []
@@ -334,6 +383,8 @@ def canonical_spec(entry: Entry, values: dict[str, Any]) -> str:
         if isinstance(v, bool):
             v = "true" if v else "false"
         parts.append(f"{p.name}={v}")
+    if entry.nested:
+        return entry.name + ":" + "+".join([",".join(parts), *values["components"]])
     return entry.name + (":" + ",".join(parts) if parts else "")
 
 
@@ -341,6 +392,10 @@ def build(spec: str, options: RuntimeOptions | None = None) -> SequencePredictor
     """Build the predictor a spec string describes."""
     entry, values = parse_spec(spec)
     cls = entry.load_class()
-    predictor = cls(options=options or RuntimeOptions(), **values)
-    predictor.spec = canonical_spec(entry, values)
+    options = options or RuntimeOptions()
+    canonical = canonical_spec(entry, values)
+    if entry.nested:
+        values = {**values, "components": [build(c, options) for c in values["components"]]}
+    predictor = cls(options=options, **values)
+    predictor.spec = canonical
     return predictor
