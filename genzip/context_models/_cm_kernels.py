@@ -36,6 +36,7 @@ SM_LIMIT = 255
 MIN_MATCH = 6
 LONG_MATCH = 16
 P_MIN = 1.0 / 65536.0
+RARE_NIBBLE = 1.0 / 16384.0
 
 # meta layout
 _POS, _HIST, _WORD, _WORD1, _MPTR, _MLEN, _EVICT = 0, 1, 2, 3, 4, 5, 6
@@ -106,7 +107,7 @@ def _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, depth, c1, mbit, mlen,
 
     rec: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
     set, [N_CTX+2] the second mixer's weight set, [N_CTX+3] nearer APM1 index, [N_CTX+4]
-    nearer APM2 index. pm: the two mixers' outputs (they learn from their own errors).
+    nearer APM2 index. pm: the two mixers' dot products (each learns from its own error).
     """
     for i in range(N_CTX):
         k = i * 256 + ht[bases[i] + j]
@@ -133,8 +134,8 @@ def _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, depth, c1, mbit, mlen,
         dot2 += mw[ws2 + i] * x[i]
     dot1 = min(max(dot1, -15.0), 15.0)
     dot2 = min(max(dot2, -15.0), 15.0)
-    pm[0] = 1.0 / (1.0 + np.exp(-dot1))
-    pm[1] = 1.0 / (1.0 + np.exp(-dot2))
+    pm[0] = dot1
+    pm[1] = dot2
     dot = 0.5 * (dot1 + dot2)
     mixed = 1.0 / (1.0 + np.exp(-dot))
     pos = (min(max(dot, -7.999), 7.999) + 8.0) * 2.0
@@ -155,6 +156,27 @@ def _nibble_hash(h: int, high: int) -> int:
     return _hash(h, 16 + high)
 
 
+@njit(cache=True, inline="always")
+def _path(p1: np.ndarray, node: int) -> float:
+    """Probability of reaching the depth-4 node `node` (16..31): the same products, in the same
+    order, as `observe` forms along the path."""
+    prob = 1.0
+    for depth in range(4):
+        parent = node >> (4 - depth)
+        prob *= p1[parent] if (node >> (3 - depth)) & 1 else 1.0 - p1[parent]
+    return prob
+
+
+@njit(cache=True, inline="always")
+def _nibble_bases(ht: np.ndarray, ctx: np.ndarray, bases: np.ndarray, high: int, reach: float) -> None:
+    """Slots for the second nibble after `high`; a nibble reached with probability below
+    `RARE_NIBBLE` is predicted by order 0 alone (no table walk: that is most of the cost of a
+    full distribution, for a loss of at most a few bits per RARE_NIBBLE of probability)."""
+    rare = reach < RARE_NIBBLE
+    for i in range(N_CTX):
+        bases[i] = len(ht) - 16 if rare and i > 0 else _find(ht, _nibble_hash(ctx[i], high))
+
+
 @njit(cache=True)
 def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, scratch):  # type: ignore[no-untyped-def]
     """All 256 next-byte probabilities from the current state, without changing it."""
@@ -168,8 +190,7 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
         mbit = _match_bit(buf, meta, c0, depth)
         p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, c0, c0, depth, c1, mbit, mlen, x, rec, pm)
     for high in range(16):
-        for i in range(N_CTX):
-            bases[i] = _find(ht, _nibble_hash(ctx[i], high))
+        _nibble_bases(ht, ctx, bases, high, _path(p1, 16 | high))
         for j in range(1, 16):
             d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
             c0 = ((16 | high) << d) | (j ^ (1 << d))
@@ -197,8 +218,7 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
         bases[i] = _find(ht, ctx[i])
     for depth in range(8):
         if depth == 4:
-            for i in range(N_CTX):
-                bases[i] = _find(ht, _nibble_hash(ctx[i], symbol >> 4))
+            _nibble_bases(ht, ctx, bases, symbol >> 4, prob)
         j = c0 if depth < 4 else (c0 & ((1 << (depth - 4)) - 1)) | (1 << (depth - 4))
         mbit = _match_bit(buf, meta, c0, depth)
         p = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, depth, c1, mbit, mlen, xs[depth], recs[depth],
@@ -234,8 +254,8 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
                 smp[k] += np.int32((((bit << 22) - smp[k]) * np.int64(tabs[4096 + n])) >> 16)
                 if n < SM_LIMIT:
                     smn[k] = n + 1
-        err1 = (bit - pms[depth, 0]) * lr
-        err2 = (bit - pms[depth, 1]) * lr
+        err1 = (bit - 1.0 / (1.0 + np.exp(-pms[depth, 0]))) * lr
+        err2 = (bit - 1.0 / (1.0 + np.exp(-pms[depth, 1]))) * lr
         ws, ws2 = rec[N_CTX + 1], rec[N_CTX + 2]
         for i in range(N_IN):
             mw[ws + i] += err1 * xs[depth, i]
