@@ -30,8 +30,7 @@ Memory: the tables start small and double as they fill, up to `memory` bytes
 in all. When the context table (60 % full) or the pool cannot grow any more,
 the model *flushes*: it forgets every statistic, then relearns from the last
 `order` bytes, exactly as a fresh model reset with those bytes as its
-context (PPMd's "restart" policy). A context costs about 40 bytes (hash slot
-at 60 % load plus its entries).
+context (PPMd's "restart" policy). A context costs about 40 bytes (hash slot at 60 % load plus its entries).
 """
 
 from __future__ import annotations
@@ -347,12 +346,7 @@ def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):  # type: 
 
 @njit(cache=True)
 def _learn(hkey, hstart, hnsym, htot, pool, see, meta, symbols):  # type: ignore[no-untyped-def]
-    excluded = np.zeros(256, dtype=np.bool_)
-    for i in range(len(symbols)):
-        if _needs_room(hkey, pool, meta):
-            return i
-        _observe(hkey, hstart, hnsym, htot, pool, see, meta, symbols[i], excluded)
-    return len(symbols)
+    return _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, np.empty(len(symbols)))
 
 
 class PpmPredictor(NumbaContextModel):
@@ -384,9 +378,7 @@ class PpmPredictor(NumbaContextModel):
         meta[_POOL_LIMIT] = pool_limit
         return (
             np.zeros(slots, dtype=np.int64),
-            np.zeros(slots, dtype=np.int32),
-            np.zeros(slots, dtype=np.int32),
-            np.zeros(slots, dtype=np.int32),
+            *(np.zeros(slots, dtype=np.int32) for _ in range(3)),
             np.zeros(min(pool_limit, 4 * _START_SLOTS), dtype=np.int32),
             np.zeros(2 * _SEE_CELLS, dtype=np.float64),
             meta,
@@ -396,8 +388,7 @@ class PpmPredictor(NumbaContextModel):
         hkey, hstart, hnsym, htot, pool, see, meta = self._state
         if meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] and len(hkey) < meta[_SLOT_LIMIT]:
             size = 2 * len(hkey)
-            bigger = (np.zeros(size, np.int64), np.zeros(size, np.int32), np.zeros(size, np.int32),
-                      np.zeros(size, np.int32))
+            bigger = (np.zeros(size, np.int64), *(np.zeros(size, np.int32) for _ in range(3)))
             _rehash(hkey, hstart, hnsym, htot, *bigger)
             hkey, hstart, hnsym, htot = bigger
             meta[_MAX_CTX] = int(size * 0.6)
