@@ -366,10 +366,10 @@ def _split_components(entry: Entry, rest: str) -> tuple[str, tuple[str, ...]]:
         raise SpecError(f"{entry.name}: expected {entry.name}:A+B[+...] (components separated by '+'), got {rest!r}")
     components = []
     for segment in segments:
-        inner, values = parse_spec(segment)
-        if inner.nested:
+        inner = ENTRIES.get(segment.partition(":")[0].strip().lower())
+        if inner is not None and inner.nested:
             raise SpecError(f"{entry.name}: components cannot be nested specs themselves ({segment!r})")
-        components.append(canonical_spec(inner, values))
+        components.append(canonical_spec(*parse_spec(segment)))
     return options, tuple(components)
 
 
