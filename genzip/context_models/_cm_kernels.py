@@ -36,6 +36,12 @@ SM_LIMIT = 255
 MIN_MATCH = 6
 LONG_MATCH = 16
 P_MIN = 1.0 / 65536.0
+#: offsets in `tabs`: stretch table, reciprocal rates, mixer learning rate, squash table
+RECIP = 4096
+LR = RECIP + SM_LIMIT + 1
+SQUASH = LR + 1
+#: the squash table covers [-SQUASH_RANGE, SQUASH_RANGE] in steps of 1 / SQUASH_STEPS
+SQUASH_RANGE, SQUASH_STEPS = 16, 128
 RARE_NIBBLE = 1.0 / 16384.0
 
 # meta layout
@@ -91,6 +97,15 @@ def _claim(ht: np.ndarray, pri: np.ndarray, meta: np.ndarray, h: int) -> int:
 
 
 @njit(cache=True, inline="always")
+def _squash(tabs: np.ndarray, x: float) -> float:
+    """1 / (1 + e^-x) for x in [-15, 15], interpolated in a table (an exp per node costs a third
+    of a full distribution)."""
+    pos = (x + SQUASH_RANGE) * SQUASH_STEPS
+    lo = int(pos)
+    return tabs[SQUASH + lo] + (tabs[SQUASH + lo + 1] - tabs[SQUASH + lo]) * (pos - lo)
+
+
+@njit(cache=True, inline="always")
 def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
     """The bit the match model expects at node `c0`, or -1 if it has no opinion there."""
     if meta[_MLEN] == 0:
@@ -102,53 +117,64 @@ def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, depth, c1, mbit, mlen, x, rec, pm):  # type: ignore[no-untyped-def]
-    """p(next bit = 1) at tree node `c0` (slot offset `j`); inputs into `x`, indices into `rec`.
+def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1):  # type: ignore[no-untyped-def]
+    """p(next bit = 1) at the tree nodes `nodes` of one nibble, into `p1[node]`.
 
-    rec: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
+    nodes: rows of (slot offset j, tree node c0, depth). Per node row n: inputs x[n], and
+    rec[n]: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
     set, [N_CTX+2] the second mixer's weight set, [N_CTX+3] nearer APM1 index, [N_CTX+4]
-    nearer APM2 index. pm: the two mixers' dot products (each learns from its own error).
+    nearer APM2 index; dots[n]: the two mixers' dot products (each learns from its own error).
+    Nodes are independent, so the loops run across them (more work in flight per input);
+    each node's sums are still taken input by input, so one node alone gives the same floats.
     """
+    count = len(nodes)
     for i in range(N_CTX):
-        k = i * 256 + ht[bases[i] + j]
-        rec[i] = k
-        x[i] = tabs[smp[k] >> 10]
-    sel = 0
-    if mbit >= 0:
-        k = N_CTX * 256 + min(mlen, 15) * 2 + mbit
-        rec[MATCH_IN] = k
-        x[MATCH_IN] = tabs[smp[k] >> 10]
-        sel = 1 if mlen < LONG_MATCH else 2
-    else:
-        rec[MATCH_IN] = -1
-        x[MATCH_IN] = 0.0
-    x[BIAS_IN] = 0.25
-    ws = (sel * 256 + c0) * N_IN
-    ws2 = (N_SETS + c1 * 8 + depth) * N_IN
-    rec[N_CTX + 1] = ws
-    rec[N_CTX + 2] = ws2
-    dot1 = 0.0
-    dot2 = 0.0
+        base = bases[i]
+        for n in range(count):
+            k = i * 256 + ht[base + nodes[n, 0]]
+            rec[n, i] = k
+            x[n, i] = tabs[smp[k] >> 10]
+    mlen = meta[_MLEN]
+    for n in range(count):
+        c0 = nodes[n, 1]
+        mbit = _match_bit(buf, meta, c0, nodes[n, 2])
+        sel = 0
+        if mbit >= 0:
+            k = N_CTX * 256 + min(mlen, 15) * 2 + mbit
+            rec[n, MATCH_IN] = k
+            x[n, MATCH_IN] = tabs[smp[k] >> 10]
+            sel = 1 if mlen < LONG_MATCH else 2
+        else:
+            rec[n, MATCH_IN] = -1
+            x[n, MATCH_IN] = 0.0
+        x[n, BIAS_IN] = 0.25
+        rec[n, N_CTX + 1] = (sel * 256 + c0) * N_IN
+        rec[n, N_CTX + 2] = (N_SETS + c1 * 8 + nodes[n, 2]) * N_IN
+        dots[n, 0] = 0.0
+        dots[n, 1] = 0.0
     for i in range(N_IN):
-        dot1 += mw[ws + i] * x[i]
-        dot2 += mw[ws2 + i] * x[i]
-    dot1 = min(max(dot1, -15.0), 15.0)
-    dot2 = min(max(dot2, -15.0), 15.0)
-    pm[0] = dot1
-    pm[1] = dot2
-    dot = 0.5 * (dot1 + dot2)
-    mixed = 1.0 / (1.0 + np.exp(-dot))
-    pos = (min(max(dot, -7.999), 7.999) + 8.0) * 2.0
-    lo = int(pos)
-    w = pos - lo
-    a1 = c0 * APM_BUCKETS + lo
-    a2 = (c0 | (c1 << 8)) * APM_BUCKETS + lo
-    rec[N_CTX + 3] = a1 + (1 if w >= 0.5 else 0)
-    rec[N_CTX + 4] = a2 + (1 if w >= 0.5 else 0)
-    p1 = (apm1[a1] * (1.0 - w) + apm1[a1 + 1] * w) * (1.0 / 65536.0)
-    p2 = (apm2[a2] * (1.0 - w) + apm2[a2 + 1] * w) * (1.0 / 65536.0)
-    p = 0.4 * mixed + 0.2 * p1 + 0.4 * p2
-    return min(max(p, P_MIN), 1.0 - P_MIN)
+        for n in range(count):
+            dots[n, 0] += mw[rec[n, N_CTX + 1] + i] * x[n, i]
+            dots[n, 1] += mw[rec[n, N_CTX + 2] + i] * x[n, i]
+    for n in range(count):
+        c0 = nodes[n, 1]
+        dot1 = min(max(dots[n, 0], -15.0), 15.0)
+        dot2 = min(max(dots[n, 1], -15.0), 15.0)
+        dots[n, 0] = dot1
+        dots[n, 1] = dot2
+        dot = 0.5 * (dot1 + dot2)
+        mixed = _squash(tabs, dot)
+        pos = (min(max(dot, -7.999), 7.999) + 8.0) * 2.0
+        lo = int(pos)
+        w = pos - lo
+        a1 = c0 * APM_BUCKETS + lo
+        a2 = (c0 | (c1 << 8)) * APM_BUCKETS + lo
+        rec[n, N_CTX + 3] = a1 + (1 if w >= 0.5 else 0)
+        rec[n, N_CTX + 4] = a2 + (1 if w >= 0.5 else 0)
+        q1 = (apm1[a1] * (1.0 - w) + apm1[a1 + 1] * w) * (1.0 / 65536.0)
+        q2 = (apm2[a2] * (1.0 - w) + apm2[a2 + 1] * w) * (1.0 / 65536.0)
+        p = 0.4 * mixed + 0.2 * q1 + 0.4 * q2
+        p1[c0] = min(max(p, P_MIN), 1.0 - P_MIN)
 
 
 @njit(cache=True, inline="always")
@@ -180,22 +206,20 @@ def _nibble_bases(ht: np.ndarray, ctx: np.ndarray, bases: np.ndarray, high: int,
 @njit(cache=True)
 def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, scratch):  # type: ignore[no-untyped-def]
     """All 256 next-byte probabilities from the current state, without changing it."""
-    x, rec, bases, p1, pm = scratch[0][0], scratch[1][0], scratch[2], scratch[3], scratch[4][0]
+    x, rec, bases, p1, dots, nodes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
     c1 = meta[_HIST] & 255
-    mlen = meta[_MLEN]
     for i in range(N_CTX):
         bases[i] = _find(ht, ctx[i])
-    for c0 in range(1, 16):
-        depth = 0 if c0 < 2 else (1 if c0 < 4 else (2 if c0 < 8 else 3))
-        mbit = _match_bit(buf, meta, c0, depth)
-        p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, c0, c0, depth, c1, mbit, mlen, x, rec, pm)
+    for j in range(1, 16):
+        d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
+        nodes[j - 1, 0], nodes[j - 1, 1], nodes[j - 1, 2] = j, j, d
+    _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
     for high in range(16):
         _nibble_bases(ht, ctx, bases, high, _path(p1, 16 | high))
         for j in range(1, 16):
             d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
-            c0 = ((16 | high) << d) | (j ^ (1 << d))
-            mbit = _match_bit(buf, meta, c0, 4 + d)
-            p1[c0] = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, 4 + d, c1, mbit, mlen, x, rec, pm)
+            nodes[j - 1, 1], nodes[j - 1, 2] = ((16 | high) << d) | (j ^ (1 << d)), 4 + d
+        _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
     path = np.empty(256, dtype=np.float64)
     path[1] = 1.0
     for c0 in range(1, 128):
@@ -209,9 +233,8 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
 @njit(cache=True)
 def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, scratch):  # type: ignore[no-untyped-def]
     """Predict the 8 bits of `symbol` (as `dist_into` does), then learn them; returns p(symbol)."""
-    xs, recs, bases, pms = scratch[0], scratch[1], scratch[2], scratch[4]
+    xs, recs, bases, p1, pms, nodes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
     c1 = meta[_HIST] & 255
-    mlen = meta[_MLEN]
     prob = 1.0
     c0 = 1
     for i in range(N_CTX):
@@ -219,10 +242,11 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
     for depth in range(8):
         if depth == 4:
             _nibble_bases(ht, ctx, bases, symbol >> 4, prob)
-        j = c0 if depth < 4 else (c0 & ((1 << (depth - 4)) - 1)) | (1 << (depth - 4))
-        mbit = _match_bit(buf, meta, c0, depth)
-        p = _predict(ht, smp, mw, apm1, apm2, tabs, bases, j, c0, depth, c1, mbit, mlen, xs[depth], recs[depth],
-                     pms[depth])
+        d = depth & 3
+        nodes[0, 0], nodes[0, 1], nodes[0, 2] = (c0 & ((1 << d) - 1)) | (1 << d), c0, depth
+        _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes[:1], xs[depth : depth + 1],
+                 recs[depth : depth + 1], pms[depth : depth + 1], p1)
+        p = p1[c0]
         bit = (symbol >> (7 - depth)) & 1
         prob *= p if bit else 1.0 - p
         c0 = 2 * c0 + bit
@@ -234,7 +258,7 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
 @njit(cache=True)
 def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms):  # type: ignore[no-untyped-def]
     """Bit histories, state maps, mixer weights and APMs learn the 8 bits of `symbol`."""
-    lr = tabs[4096 + SM_LIMIT + 1] * (1.0 + 3.0 * 16384.0 / (16384.0 + meta[_POS]))
+    lr = tabs[LR] * (1.0 + 3.0 * 16384.0 / (16384.0 + meta[_POS]))
     for i in range(N_CTX):
         base = _claim(ht, pri, meta, ctx[i])
         for depth in range(8):
@@ -251,11 +275,11 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
             k = rec[i]
             if k >= 0:
                 n = smn[k]
-                smp[k] += np.int32((((bit << 22) - smp[k]) * np.int64(tabs[4096 + n])) >> 16)
+                smp[k] += np.int32((((bit << 22) - smp[k]) * np.int64(tabs[RECIP + n])) >> 16)
                 if n < SM_LIMIT:
                     smn[k] = n + 1
-        err1 = (bit - 1.0 / (1.0 + np.exp(-pms[depth, 0]))) * lr
-        err2 = (bit - 1.0 / (1.0 + np.exp(-pms[depth, 1]))) * lr
+        err1 = (bit - _squash(tabs, pms[depth, 0])) * lr
+        err2 = (bit - _squash(tabs, pms[depth, 1])) * lr
         ws, ws2 = rec[N_CTX + 1], rec[N_CTX + 2]
         for i in range(N_IN):
             mw[ws + i] += err1 * xs[depth, i]
@@ -308,9 +332,10 @@ def _learn_byte(buf, mt, ctx, meta, symbol):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def _scratch():  # type: ignore[no-untyped-def]
-    """Work arrays: inputs and records of 8 bits, slot bases, node probabilities, mixer outputs."""
-    return (np.empty((8, N_IN), np.float64), np.empty((8, N_IN + 4), np.int64), np.empty(N_CTX, np.int64),
-            np.empty(256, np.float64), np.empty((8, 2), np.float64))
+    """Work arrays: inputs, records and dot products of up to 15 nodes (one nibble; the first 8
+    rows are the 8 bits of a byte in `observe`), slot bases, node probabilities, node rows."""
+    return (np.empty((15, N_IN), np.float64), np.empty((15, N_IN + 4), np.int64), np.empty(N_CTX, np.int64),
+            np.empty(256, np.float64), np.empty((15, 2), np.float64), np.empty((15, 3), np.int64))
 
 
 @njit(cache=True)

@@ -83,10 +83,12 @@ def bit_history_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _constant_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """stretch table + reciprocal rates + learning rate; next states; priorities; initial state maps."""
+    """stretch table, reciprocal rates, learning rate, squash table; next states; priorities;
+    initial state maps."""
     q = (np.arange(4096) + 0.5) / 4096
     recip = np.floor(65536 / (np.arange(k.SM_LIMIT + 1) + 1.5))
-    tabs = np.concatenate([np.log(q / (1 - q)), recip, [LEARNING_RATE]])
+    grid = np.arange(-k.SQUASH_RANGE * k.SQUASH_STEPS, k.SQUASH_RANGE * k.SQUASH_STEPS + 2) / k.SQUASH_STEPS
+    tabs = np.concatenate([np.log(q / (1 - q)), recip, [LEARNING_RATE], 1 / (1 + np.exp(-grid))])
     nex, pri, counts = bit_history_tables()
     p = (counts[:, 1] + 0.4) / (counts.sum(axis=1) + 0.8)
     sm_row = np.round(p * (1 << 22)).astype(np.int32)
