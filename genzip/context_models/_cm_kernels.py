@@ -31,6 +31,11 @@ N_IN = N_CTX + 2
 N_SETS = 3 * 256
 #: the second mixer's weight sets: previous byte x bit position
 N_SETS2 = 256 * 8
+#: the third mixer's: how many of orders 1..6 have seen this node (0..6) x match state x bit position
+N_SETS3 = 7 * 3 * 8
+#: offset in the weights of the final mixer (3 inputs: the mixers' outputs; one set per partial byte)
+FINAL = (N_SETS + N_SETS2 + N_SETS3) * N_IN
+FINAL_RATE = 0.002
 APM_BUCKETS = 33
 SM_LIMIT = 255
 MIN_MATCH = 6
@@ -150,19 +155,28 @@ def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec,
         x[n, BIAS_IN] = 0.25
         rec[n, N_CTX + 1] = (sel * 256 + c0) * N_IN
         rec[n, N_CTX + 2] = (N_SETS + c1 * 8 + nodes[n, 2]) * N_IN
+        seen = 0
+        for i in range(1, 7):
+            seen += 1 if rec[n, i] != i * 256 else 0
+        rec[n, N_CTX + 5] = (N_SETS + N_SETS2 + (seen * 3 + sel) * 8 + nodes[n, 2]) * N_IN
         dots[n, 0] = 0.0
         dots[n, 1] = 0.0
+        dots[n, 2] = 0.0
     for i in range(N_IN):
         for n in range(count):
             dots[n, 0] += mw[rec[n, N_CTX + 1] + i] * x[n, i]
             dots[n, 1] += mw[rec[n, N_CTX + 2] + i] * x[n, i]
+            dots[n, 2] += mw[rec[n, N_CTX + 5] + i] * x[n, i]
     for n in range(count):
         c0 = nodes[n, 1]
         dot1 = min(max(dots[n, 0], -15.0), 15.0)
         dot2 = min(max(dots[n, 1], -15.0), 15.0)
+        dot3 = min(max(dots[n, 2], -15.0), 15.0)
         dots[n, 0] = dot1
         dots[n, 1] = dot2
-        dot = 0.5 * (dot1 + dot2)
+        dots[n, 2] = dot3
+        f = FINAL + 3 * c0
+        dot = min(max(mw[f] * dot1 + mw[f + 1] * dot2 + mw[f + 2] * dot3, -15.0), 15.0)
         mixed = _squash(tabs, dot)
         pos = (min(max(dot, -7.999), 7.999) + 8.0) * 2.0
         lo = int(pos)
@@ -280,10 +294,19 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
                     smn[k] = n + 1
         err1 = (bit - _squash(tabs, pms[depth, 0])) * lr
         err2 = (bit - _squash(tabs, pms[depth, 1])) * lr
-        ws, ws2 = rec[N_CTX + 1], rec[N_CTX + 2]
+        err3 = (bit - _squash(tabs, pms[depth, 2])) * lr
+        ws, ws2, ws3 = rec[N_CTX + 1], rec[N_CTX + 2], rec[N_CTX + 5]
+        f = FINAL + 3 * ((symbol | 256) >> (8 - depth))
+        d1, d2, d3 = pms[depth, 0], pms[depth, 1], pms[depth, 2]
+        errf = (bit - _squash(tabs, min(max(mw[f] * d1 + mw[f + 1] * d2 + mw[f + 2] * d3, -15.0), 15.0)))
+        errf *= FINAL_RATE
+        mw[f] += errf * d1
+        mw[f + 1] += errf * d2
+        mw[f + 2] += errf * d3
         for i in range(N_IN):
             mw[ws + i] += err1 * xs[depth, i]
             mw[ws2 + i] += err2 * xs[depth, i]
+            mw[ws3 + i] += err3 * xs[depth, i]
         target = 65535 if bit else 0
         a1, a2 = rec[N_CTX + 3], rec[N_CTX + 4]
         apm1[a1] = apm1[a1] + (target - apm1[a1]) // 64
@@ -334,8 +357,8 @@ def _learn_byte(buf, mt, ctx, meta, symbol):  # type: ignore[no-untyped-def]
 def _scratch():  # type: ignore[no-untyped-def]
     """Work arrays: inputs, records and dot products of up to 15 nodes (one nibble; the first 8
     rows are the 8 bits of a byte in `observe`), slot bases, node probabilities, node rows."""
-    return (np.empty((15, N_IN), np.float64), np.empty((15, N_IN + 4), np.int64), np.empty(N_CTX, np.int64),
-            np.empty(256, np.float64), np.empty((15, 2), np.float64), np.empty((15, 3), np.int64))
+    return (np.empty((15, N_IN), np.float64), np.empty((15, N_IN + 5), np.int64), np.empty(N_CTX, np.int64),
+            np.empty(256, np.float64), np.empty((15, 3), np.float64), np.empty((15, 3), np.int64))
 
 
 @njit(cache=True)

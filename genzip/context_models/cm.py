@@ -116,14 +116,15 @@ class CmPredictor(NumbaContextModel):
     def _fresh_state(self) -> State:
         ring = min(1 << 24, _pow2_below(self.memory // 8))
         match_slots = _pow2_below(ring // 4)
-        sets = (k.N_SETS + k.N_SETS2) * k.N_IN
+        sets = k.FINAL + 3 * 256
         apm1 = 256 * k.APM_BUCKETS
         apm2 = 65536 * k.APM_BUCKETS
         fixed = 8 * sets + 2 * (apm1 + apm2) + 8 * 256 * (k.N_CTX + 1) + _TABS.nbytes + 2048
         slots = _pow2_below((self.memory - fixed - ring - 4 * match_slots) // 16)
         apm_row = np.round(65536 / (1 + np.exp(-(np.arange(k.APM_BUCKETS) - 16) / 2.0))).clip(16, 65519)
         mw = np.full(sets, 0.3)
-        mw[k.BIAS_IN :: k.N_IN] = 0.0
+        mw[k.BIAS_IN : k.FINAL : k.N_IN] = 0.0
+        mw[k.FINAL :] = 1.0 / 3.0
         meta = np.zeros(k.META, dtype=np.int64)
         ctx = np.array([k._hash(0, i) for i in range(k.N_CTX)], dtype=np.int64)  # empty history
         return (
