@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test check install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m genzip.demo
 
-test: $(STAMP)
+# make test = the static checks, then the suite (CI runs exactly this)
+test: check
 	$(PY) -m pytest
+
+check: $(STAMP)
+	$(VENV)/bin/ruff check genzip tests benchmarks
+	$(VENV)/bin/ruff format --check genzip tests benchmarks
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -18,10 +18,11 @@ import numpy as np
 
 import genzip
 import genzip.corpus
-from genzip.language_models import bytelm
+from genzip.chunks import DEFAULT_CHUNK_BYTES as CHUNK
+from genzip.language_models.bytelm_checkpoints import shipped_checkpoint
 
 
-def timed(fn, *args):  # noqa: ANN001, ANN202 - tiny helper
+def timed(fn, *args):
     start = time.perf_counter()
     out = fn(*args)
     return out, time.perf_counter() - start
@@ -37,12 +38,16 @@ def main() -> None:
     args = parser.parse_args()
 
     text = genzip.corpus.text()
-    held_out = text[int(round(len(text) * 0.9)) :]
+    held_out = text[round(len(text) * 0.9) :]
     data = held_out[: args.bytes]
-    print(f"bytelm on {args.device} (torch threads for stepping: 1); shared 2-core machine, numbers are noisy")
-    print(f"{'size':>5} {'params':>9} {'step 1 stream':>15} {f'{args.streams} streams':>15} {'batched score':>15}")
+    print(
+        f"bytelm on {args.device} (torch threads for stepping: 1); shared 2-core machine, numbers are noisy"
+    )
+    print(
+        f"{'size':>5} {'params':>9} {'step 1 stream':>15} {f'{args.streams} streams':>15} {'batched score':>15}"
+    )
     for size in args.sizes.split(","):
-        shipped = bytelm.shipped_checkpoint(size).is_file()
+        shipped = shipped_checkpoint(size).is_file()
         spec = f"bytelm:size={size}" + ("" if shipped else ",init=random")
         p = genzip.predictor(spec, device=args.device)
         symbols = p.tokenize(data)
@@ -50,13 +55,13 @@ def main() -> None:
         streams = p.open_streams(args.streams)
         rows = np.frombuffer(held_out[: args.bytes * args.streams], dtype=np.uint8).reshape(args.streams, -1)
 
-        def run_streams() -> None:
+        def run_streams(streams=streams, rows=rows) -> None:
             for t in range(rows.shape[1]):
                 streams.distributions()
                 streams.observe(rows[:, t])
 
         _, streams_s = timed(run_streams)
-        score_data = held_out[: 4 * 2048]
+        score_data = held_out[: 4 * CHUNK]
         p.reset(b"")
         _, score_s = timed(p.score, p.tokenize(score_data))
         print(
@@ -66,17 +71,21 @@ def main() -> None:
         p.close()
 
     p = genzip.predictor("bytelm", device=args.device)
-    chunks = [held_out[i : i + 2048] for i in range(0, args.chunks * 2048, 2048)]
+    chunks = [held_out[i : i + CHUNK] for i in range(0, args.chunks * CHUNK, CHUNK)]
     model_bits = sum(genzip.score(c, p).total_bits for c in chunks)
     gzip_bits = sum(8 * len(gzip.compress(c, compresslevel=9, mtime=0)) for c in chunks)
     n = sum(len(c) for c in chunks)
-    print(f"held-out Moby-Dick, {len(chunks)} chunks of 2048 bytes: shipped bytelm (200k) "
-          f"{model_bits / n:.3f} bits/byte, gzip -9 (baseline) {gzip_bits / n:.3f} bits/byte")
+    print(
+        f"held-out Moby-Dick, {len(chunks)} chunks of {CHUNK} bytes: shipped bytelm (200k) "
+        f"{model_bits / n:.3f} bits/byte, gzip -9 (baseline) {gzip_bits / n:.3f} bits/byte"
+    )
     blob, enc_s = timed(genzip.compress, chunks[0], p)
     out, dec_s = timed(genzip.decompress, blob)
     assert out == chunks[0]
-    print(f"lossless round trip of one 2048-byte chunk: {len(blob)} bytes ({8 * len(blob) / 2048:.3f} bits/byte), "
-          f"compress {2048 / enc_s:.0f} B/s, decompress {2048 / dec_s:.0f} B/s")
+    print(
+        f"lossless round trip of one {CHUNK}-byte chunk: {len(blob)} bytes ({8 * len(blob) / CHUNK:.3f} bits/byte), "
+        f"compress {CHUNK / enc_s:.0f} B/s, decompress {CHUNK / dec_s:.0f} B/s"
+    )
 
 
 if __name__ == "__main__":

@@ -3,12 +3,17 @@
 Any predictor of the next symbol is a compressor (through arithmetic coding),
 and any compressor is a predictor (through its code lengths). The public API:
 
-    import genzip
-    p = genzip.predictor("gzip")               # any spec: "zstd:level=19", "ctw", "smollm2", ...
-    blob = genzip.compress(data, p)            # self-describing container
-    assert genzip.decompress(blob) == data     # rebuilds the predictor from the container
-    genzip.sample(p, prompt=b"Call me", n=200, seed=0)
-    genzip.score(data, p).bits_per_byte
+>>> import genzip
+>>> data = b"a rose is a rose is a rose is a rose"
+>>> with genzip.predictor("ppm") as p:        # any spec: "gzip", "zstd:level=19", "ctw", "smollm2", ...
+...     blob = genzip.compress(data, p)       # a self-describing container
+>>> genzip.decompress(blob) == data           # rebuilds the predictor from the container
+True
+>>> genzip.score(data, "ppm").bits_per_byte < 4  # total_bits, symbol_bits too
+True
+>>> sample = genzip.sample("ppm", prompt=b"a rose is", n=12, seed=0)
+>>> len(sample), sample == genzip.sample("ppm", prompt=b"a rose is", n=12, seed=0)
+(12, True)
 
 Importing genzip does not import torch or transformers.
 """

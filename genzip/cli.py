@@ -256,9 +256,9 @@ def compare(
     dtype: DtypeOption = None,
 ) -> None:
     """Compression rates of several predictors on the same files, as one table (and JSON/CSV/plot)."""
-    from .compare import compare as run_compare
-    from .compare import rich_table, to_csv, to_json, to_markdown
     from .data import load
+    from .evaluation import compare as run_compare
+    from .evaluation import rich_table, to_csv, to_json, to_markdown
 
     chunk_size = parse_chunk(chunk)
     if modality not in ("auto", "text", "image", "audio"):

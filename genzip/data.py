@@ -60,14 +60,18 @@ def greyscale(source: Path | bytes) -> np.ndarray:
         with Image.open(handle) as image:
             return np.asarray(image.convert("L"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"cannot read image {source if not isinstance(source, bytes) else '<bytes>'}: {exc}") from None
+        raise InputError(
+            f"cannot read image {source if not isinstance(source, bytes) else '<bytes>'}: {exc}"
+        ) from None
 
 
 def image_patches(pixels: np.ndarray, height: int = PATCH_HEIGHT, width: int = PATCH_WIDTH) -> np.ndarray:
     """Non-overlapping patches of a 2-D array, shape (n, height, width), row-major over the grid."""
     rows, cols = pixels.shape[0] // height, pixels.shape[1] // width
     if rows == 0 or cols == 0:
-        raise InputError(f"image of {pixels.shape[1]}x{pixels.shape[0]} pixels is smaller than one {width}x{height} patch")
+        raise InputError(
+            f"image of {pixels.shape[1]}x{pixels.shape[0]} pixels is smaller than one {width}x{height} patch"
+        )
     grid = pixels[: rows * height, : cols * width].reshape(rows, height, cols, width)
     return np.ascontiguousarray(grid.transpose(0, 2, 1, 3).reshape(rows * cols, height, width))
 
@@ -93,7 +97,9 @@ def read_pcm16(path: Path) -> tuple[np.ndarray, int]:
         try:
             with wave.open(str(path), "rb") as w:
                 if w.getsampwidth() != 2:
-                    raise InputError(f"{path}: only 16-bit PCM WAV is supported, got {8 * w.getsampwidth()}-bit")
+                    raise InputError(
+                        f"{path}: only 16-bit PCM WAV is supported, got {8 * w.getsampwidth()}-bit"
+                    )
                 channels, rate = w.getnchannels(), w.getframerate()
                 raw = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
         except (wave.Error, EOFError) as exc:

@@ -44,6 +44,13 @@ def atomic_path(path: Path | str, *, directory: bool = False) -> Iterator[Path]:
 
 
 def atomic_write(path: Path | str, data: bytes) -> None:
-    """Write `data` to `path` atomically (see `atomic_path`)."""
+    """Write `data` to `path` atomically (see `atomic_path`).
+
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "out.bin"
+    >>> atomic_write(target, b"whole")
+    >>> target.read_bytes(), sorted(p.name for p in target.parent.iterdir())
+    (b'whole', ['out.bin'])
+    """
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

@@ -15,7 +15,7 @@ import numpy as np
 from .files import atomic_path
 
 if TYPE_CHECKING:
-    from .compare import Comparison
+    from .evaluation import Comparison
 
 
 def _pyplot():  # noqa: ANN202 - matplotlib's module

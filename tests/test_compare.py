@@ -16,8 +16,8 @@ import pytest
 
 import genzip
 from genzip import registry
-from genzip.compare import compare, to_csv, to_json, to_markdown
 from genzip.errors import InputError
+from genzip.evaluation import compare, to_csv, to_json, to_markdown
 from genzip.predictor import RuntimeOptions, SequencePredictor
 
 
@@ -71,7 +71,9 @@ class PairTokenModel(UniformModel):
 @pytest.fixture(autouse=True)
 def test_models():
     for name, cls in (("uniformtest", "UniformModel"), ("pairtest", "PairTokenModel")):
-        registry.register(registry.Entry(name, f"{__name__}:{cls}", "test model", "language model"))
+        registry.register(
+            registry.Entry(name, f"{__name__}:{cls}", "test model", registry.Kind.LANGUAGE_MODEL)
+        )
     yield
     for name in ("uniformtest", "pairtest"):
         registry.ENTRIES.pop(name, None)
@@ -120,7 +122,10 @@ def test_outputs_json_csv_markdown() -> None:
     rows = list(csv.DictReader(io.StringIO(to_csv(result))))
     gzip_spec = genzip.predictor("gzip:context=32").spec
     assert [(r["predictor"], r["file"]) for r in rows] == [
-        (gzip_spec, "(all)"), (gzip_spec, "a"), ("uniformtest", "(all)"), ("uniformtest", "a")
+        (gzip_spec, "(all)"),
+        (gzip_spec, "a"),
+        ("uniformtest", "(all)"),
+        ("uniformtest", "a"),
     ]
     assert float(rows[2]["bits_per_byte"]) == pytest.approx(8.0)
     md = to_markdown(result)
@@ -137,12 +142,24 @@ def test_native_only_skips_code_lengths() -> None:
 def test_cache_resumes_without_recomputing(tmp_path: Path) -> None:
     calls: list[tuple[str, int]] = []
     inputs = [("a", TEXT)]
-    first = compare(inputs, ["gzip:context=16", "uniformtest"], 256, jobs=1, cache_dir=tmp_path,
-                    on_chunk=lambda s, n: calls.append((s, n)))
+    first = compare(
+        inputs,
+        ["gzip:context=16", "uniformtest"],
+        256,
+        jobs=1,
+        cache_dir=tmp_path,
+        on_chunk=lambda s, n: calls.append((s, n)),
+    )
     assert len(calls) == 6
     calls.clear()
-    second = compare(inputs, ["gzip:context=16", "uniformtest"], 256, jobs=1, cache_dir=tmp_path,
-                     on_chunk=lambda s, n: calls.append((s, n)))
+    second = compare(
+        inputs,
+        ["gzip:context=16", "uniformtest"],
+        256,
+        jobs=1,
+        cache_dir=tmp_path,
+        on_chunk=lambda s, n: calls.append((s, n)),
+    )
     assert calls == []
     assert to_json(first) == to_json(second)
     assert np.array_equal(first.results[0].byte_bits, second.results[0].byte_bits)
@@ -157,10 +174,18 @@ def test_interrupted_run_resumes_from_cache(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        compare([("a", TEXT)], ["gzip:context=16"], 128, jobs=1, cache_dir=tmp_path, on_chunk=interrupt_after_two)
+        compare(
+            [("a", TEXT)], ["gzip:context=16"], 128, jobs=1, cache_dir=tmp_path, on_chunk=interrupt_after_two
+        )
     resumed: list[int] = []
-    result = compare([("a", TEXT)], ["gzip:context=16"], 128, jobs=1, cache_dir=tmp_path,
-                     on_chunk=lambda s, n: resumed.append(n))
+    result = compare(
+        [("a", TEXT)],
+        ["gzip:context=16"],
+        128,
+        jobs=1,
+        cache_dir=tmp_path,
+        on_chunk=lambda s, n: resumed.append(n),
+    )
     assert len(resumed) == 6 - 2  # the two finished chunks came from the cache
     full = compare([("a", TEXT)], ["gzip:context=16"], 128, jobs=1)
     assert result.results[0].total_bits == full.results[0].total_bits
@@ -176,13 +201,34 @@ def test_engine_errors() -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "genzip", *args], capture_output=True, text=True, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "genzip", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
 
 
 def test_cli_compare_writes_outputs(tmp_path: Path) -> None:
     (tmp_path / "t.txt").write_bytes(TEXT)
-    run = _cli("compare", "t.txt", "-c", "gzip:context=16", "-c", "zstd:level=1,context=16", "--chunk", "none",
-               "--json", "o.json", "--csv", "o.csv", "--markdown", "o.md", "--plot", "o.png", "-j", "1", cwd=tmp_path)
+    run = _cli(
+        "compare",
+        "t.txt",
+        "-c",
+        "gzip:context=16",
+        "-c",
+        "zstd:level=1,context=16",
+        "--chunk",
+        "none",
+        "--json",
+        "o.json",
+        "--csv",
+        "o.csv",
+        "--markdown",
+        "o.md",
+        "--plot",
+        "o.png",
+        "-j",
+        "1",
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr
     assert "gzip:context=16" in run.stdout and "zstd:level=1,context=16" in run.stdout
     doc = json.loads((tmp_path / "o.json").read_text())
@@ -215,17 +261,28 @@ def test_table1_writes_rates(tmp_path: Path) -> None:
     from genzip.data import corpus_bytes
     from genzip.experiments.table1 import table1
 
-    report = table1(tmp_path, ["zstd:level=1", "uniformtest", "nosuch"], n_bytes=4096, lm_bytes=2048,
-                    modalities=("text", "random"), jobs=1, cache_dir=tmp_path / "cache")
+    report = table1(
+        tmp_path,
+        ["zstd:level=1", "uniformtest", "nosuch"],
+        n_bytes=4096,
+        lm_bytes=2048,
+        modalities=("text", "random"),
+        jobs=1,
+        cache_dir=tmp_path / "cache",
+    )
     assert report.skipped == {"nosuch": "not in the registry"}
     doc = json.loads((tmp_path / "table1.json").read_text())
     text = corpus_bytes("text", 4096, block=2048)
     zstd = genzip.predictor("zstd:level=1")
     expected = 100 * sum(zstd.compressed_size(text[i : i + 2048]) for i in (0, 2048)) / 4096
     assert doc["rows"]["zstd:level=1"]["text|chunk 2048"]["raw"] == pytest.approx(expected)
-    assert doc["rows"]["zstd:level=1"]["text|whole"]["raw"] == pytest.approx(100 * zstd.compressed_size(text) / 4096)
+    assert doc["rows"]["zstd:level=1"]["text|whole"]["raw"] == pytest.approx(
+        100 * zstd.compressed_size(text) / 4096
+    )
     uniform = doc["rows"]["uniformtest"]["random|chunk 2048"]
-    assert uniform["raw"] == pytest.approx(100.0) and uniform["adjusted"] == pytest.approx(100 * (2048 + 1000) / 2048)
+    assert uniform["raw"] == pytest.approx(100.0) and uniform["adjusted"] == pytest.approx(
+        100 * (2048 + 1000) / 2048
+    )
     md = (tmp_path / "table1.md").read_text()
     assert "| uniformtest | 100.0 | 100.0 | 100.0 | 100.0 |" in md
     assert (tmp_path / "table1.png").read_bytes()[:4] == b"\x89PNG"
@@ -236,8 +293,16 @@ def test_in_context_prefix_rates_and_curves(tmp_path: Path) -> None:
 
     bits = np.concatenate([np.full(4, 8.0), np.full(4, 0.0), np.full(4, 8.0), np.full(4, 0.0)])
     assert prefix_rates(bits, 8, [4, 8]) == {4: 100.0, 8: 50.0}
-    in_context(tmp_path, ["zstd:level=1", "uniformtest"], modalities=("text",), n_bytes=1024, max_length=1024,
-               lm_length=256, lm_sequences=2, jobs=1)
+    in_context(
+        tmp_path,
+        ["zstd:level=1", "uniformtest"],
+        modalities=("text",),
+        n_bytes=1024,
+        max_length=1024,
+        lm_length=256,
+        lm_sequences=2,
+        jobs=1,
+    )
     doc = json.loads((tmp_path / "in_context.json").read_text())
     assert doc["lengths"] == [128, 256, 512, 1024]
     assert doc["curves"]["text"]["uniformtest"] == {"128": pytest.approx(100.0), "256": pytest.approx(100.0)}
@@ -251,8 +316,17 @@ def test_gallery_tiny(tmp_path: Path) -> None:
 
     from genzip.experiments.gallery import gallery
 
-    gallery(tmp_path, ["zstd:level=1,context=64"], ["gzip:context=64"], prompt_bytes=50, text_bytes=20,
-            image_rows=3, audio_prompt=128, audio_bytes=40, jobs=1)
+    gallery(
+        tmp_path,
+        ["zstd:level=1,context=64"],
+        ["gzip:context=64"],
+        prompt_bytes=50,
+        text_bytes=20,
+        image_rows=3,
+        audio_prompt=128,
+        audio_bytes=40,
+        jobs=1,
+    )
     assert "| zstd:level=1,context=64 |" in (tmp_path / "text.md").read_text()
     with wave_module.open(str(tmp_path / "audio" / "gzip_context-64.wav")) as w:
         assert w.getnframes() == 168 and w.getsampwidth() == 1 and w.getframerate() == 16000

@@ -53,7 +53,9 @@ def test_image_patches_match_pillow_crops_row_major(photo: Path) -> None:
 
 def test_image_greyscale_is_pillow_luma(photo: Path) -> None:
     rgb = np.asarray(Image.open(photo).convert("RGB"), dtype=np.int64)
-    luma = (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000) >> 16  # Pillow's L formula
+    luma = (
+        rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000
+    ) >> 16  # Pillow's L formula
     assert np.array_equal(data.greyscale(photo), luma.astype(np.uint8))
 
 

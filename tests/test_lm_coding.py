@@ -19,12 +19,9 @@ import genzip.corpus
 from genzip.coder import DEFAULT_BATCH, decode, encode, read_header
 from genzip.errors import ContainerError
 from genzip.predictor import RuntimeOptions, SequencePredictor, StreamBatch
+from genzip.registry import build
 
-torch = pytest.importorskip("torch")
-
-from genzip.registry import build  # noqa: E402
-
-from .test_hf import build_tiny_model  # noqa: E402
+from .test_hf import build_tiny_model
 
 CPU = RuntimeOptions(device="cpu", jobs=1)
 
@@ -121,7 +118,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> SequencePredictor:
     chunk=st.integers(8, 100),
     batch=st.integers(1, 4),
 )
-def test_language_model_batched_round_trip(tiny: SequencePredictor, data: bytes, chunk: int, batch: int) -> None:
+def test_language_model_batched_round_trip(
+    tiny: SequencePredictor, data: bytes, chunk: int, batch: int
+) -> None:
     blob = encode(data, tiny, chunk_size=chunk, batch_size=batch)
     assert decode(blob, predictor=tiny) == data
 

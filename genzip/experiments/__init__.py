@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import GenzipError, InputError
 from ..files import atomic_write
@@ -25,7 +25,20 @@ from ..registry import ENTRIES, build, parse_spec
 
 #: the predictors the experiments use when none are named, in table order (missing ones are skipped)
 DEFAULT_SPECS = (
-    "gzip", "zlib", "lzma", "zstd", "bz2", "brotli", "ppmd", "png", "flac", "order", "ppm", "ctw", "bytelm", "smollm2"
+    "gzip",
+    "zlib",
+    "lzma",
+    "zstd",
+    "bz2",
+    "brotli",
+    "ppmd",
+    "png",
+    "flac",
+    "order",
+    "ppm",
+    "ctw",
+    "bytelm",
+    "smollm2",
 )
 
 
@@ -56,12 +69,6 @@ def usable_specs(specs: tuple[str, ...] | list[str], report: Report) -> list[str
             continue
         out.append(spec)
     return out
-
-
-def short(spec: str) -> str:
-    """A predictor's display name: the spec without default-looking parameters (gzip, ctw, bytelm:size=800k)."""
-    name, _, rest = spec.partition(":")
-    return name if not rest else f"{name}:{rest}"
 
 
 def write_text(path: Path, text: str) -> None:

@@ -37,7 +37,9 @@ def _name(spec: str) -> str:
 def _printable(data: bytes) -> str:
     """Bytes as text for Markdown: UTF-8 where valid, other bytes as \\xNN, newlines shown as ⏎."""
     text = data.decode("utf-8", errors="backslashreplace")
-    return "".join(c if c.isprintable() else ("⏎" if c == "\n" else repr(c)[1:-1]) for c in text).replace("|", "\\|")
+    return "".join(c if c.isprintable() else ("⏎" if c == "\n" else repr(c)[1:-1]) for c in text).replace(
+        "|", "\\|"
+    )
 
 
 def gallery(
@@ -54,8 +56,8 @@ def gallery(
     progress: bool = False,
 ) -> Report:
     """Write text.md, image.png, audio.png, audio/*.wav and gallery.json into `out_dir`."""
-    from ..predictor import RuntimeOptions
     from ..plots import audio_figure, image_grid
+    from ..predictor import RuntimeOptions
 
     out_dir = prepare_dir(out_dir)
     report = Report("gallery")
@@ -96,7 +98,9 @@ def gallery(
         # image: each row = original rows above + left half as context, right half sampled
         media = usable_specs([s for s in media_specs if s not in report.skipped], report)
         patch = np.frombuffer(
-            corpus_bytes("image", (IMAGE_PATCH + 1) * PATCH_HEIGHT * PATCH_WIDTH)[-PATCH_HEIGHT * PATCH_WIDTH :],
+            corpus_bytes("image", (IMAGE_PATCH + 1) * PATCH_HEIGHT * PATCH_WIDTH)[
+                -PATCH_HEIGHT * PATCH_WIDTH :
+            ],
             dtype=np.uint8,
         ).reshape(PATCH_HEIGHT, PATCH_WIDTH)[:image_rows]
         half = PATCH_WIDTH // 2
@@ -114,8 +118,11 @@ def gallery(
                     predictor.close()
             timings[f"image, {spec}"] = t.seconds
             images[spec.split(":")[0]] = out
-        image_grid(out_dir / "image.png", images,
-                   f"right half of each row sampled (context: rows above + left half), seed {seed}")
+        image_grid(
+            out_dir / "image.png",
+            images,
+            f"right half of each row sampled (context: rows above + left half), seed {seed}",
+        )
         report.files.append(out_dir / "image.png")
 
         # audio
@@ -137,8 +144,18 @@ def gallery(
         audio_figure(out_dir / "audio.png", tracks, AUDIO_RATE, audio_prompt)
         report.files += [out_dir / "audio.png", wav_dir]
     report.seconds = total.seconds
-    write_text(out_dir / "gallery.json", json.dumps(
-        {"seed": seed, "machine": machine_note(), "seconds": timings, "total_seconds": report.seconds,
-         "skipped": report.skipped}, indent=2))
+    write_text(
+        out_dir / "gallery.json",
+        json.dumps(
+            {
+                "seed": seed,
+                "machine": machine_note(),
+                "seconds": timings,
+                "total_seconds": report.seconds,
+                "skipped": report.skipped,
+            },
+            indent=2,
+        ),
+    )
     report.notes += list(iter_skipped(report))
     return report

@@ -20,10 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..compare import compare, markdown_table
 from ..data import corpus_bytes
-from ..registry import build, parse_spec
-from . import DEFAULT_SPECS, Report, Timer, iter_skipped, machine_note, pct, prepare_dir, usable_specs, write_text
+from ..evaluation import compare, markdown_table
+from ..registry import Kind, build, parse_spec
+from . import (
+    DEFAULT_SPECS,
+    Report,
+    Timer,
+    iter_skipped,
+    machine_note,
+    pct,
+    prepare_dir,
+    usable_specs,
+    write_text,
+)
 
 
 def lengths_up_to(maximum: int, start: int = 128) -> list[int]:
@@ -67,23 +77,36 @@ def in_context(
             data = corpus_bytes(modality, n_bytes, block=n_bytes)  # one block from the middle of the corpus
             for spec in specs:
                 with Timer() as t:
-                    if kinds[spec] == "compressor":
+                    if kinds[spec] is Kind.COMPRESSOR:
                         predictor = build(spec)
                         curves[modality][spec] = {
-                            n: 100 * sum(predictor.compressed_size(data[i : i + n]) for i in range(0, len(data), n))
+                            n: 100
+                            * sum(predictor.compressed_size(data[i : i + n]) for i in range(0, len(data), n))
                             / len(data)
                             for n in lengths
                         }
-                    elif kinds[spec] == "language model":
+                    elif kinds[spec] is Kind.LANGUAGE_MODEL:
                         part = data[: lm_length * lm_sequences]
-                        result = compare([(modality, part)], [spec], lm_length, jobs=jobs, cache_dir=cache_dir,
-                                         progress=progress).results[0]
+                        result = compare(
+                            [(modality, part)],
+                            [spec],
+                            lm_length,
+                            jobs=jobs,
+                            cache_dir=cache_dir,
+                            progress=progress,
+                        ).results[0]
                         curves[modality][spec] = prefix_rates(result.byte_bits, lm_length, lengths)  # type: ignore[arg-type]
                     else:
                         curve = {}
                         for n in lengths:
-                            result = compare([(modality, data)], [spec], n, jobs=jobs, cache_dir=cache_dir,
-                                             progress=progress).results[0]
+                            result = compare(
+                                [(modality, data)],
+                                [spec],
+                                n,
+                                jobs=jobs,
+                                cache_dir=cache_dir,
+                                progress=progress,
+                            ).results[0]
                             curve[n] = result.rate
                         curves[modality][spec] = curve
                 timings[f"{modality}, {spec}"] = t.seconds
@@ -119,8 +142,17 @@ def in_context(
     write_text(out_dir / "in_context.md", "\n".join(lines) + "\n")
     write_text(
         out_dir / "in_context.json",
-        json.dumps({"lengths": lengths, "curves": {m: {s: {str(k): v for k, v in c.items()} for s, c in cs.items()}
-                                                     for m, cs in curves.items()}, "seconds": timings}, indent=2),
+        json.dumps(
+            {
+                "lengths": lengths,
+                "curves": {
+                    m: {s: {str(k): v for k, v in c.items()} for s, c in cs.items()}
+                    for m, cs in curves.items()
+                },
+                "seconds": timings,
+            },
+            indent=2,
+        ),
     )
     report.files += [out_dir / "in_context.md", out_dir / "in_context.json"]
     return report

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..compare import compare, markdown_table
+from ..evaluation import compare, markdown_table
 from ..corpus import MOBY_DICK
 from . import Report, Timer, machine_note, pct, prepare_dir, write_text
 
@@ -48,7 +48,7 @@ def scaling(
     Each model is scored with a window no longer than the sequences it was
     trained on (rotary positions beyond them were never seen).
     """
-    from ..language_models.bytelm import read_checkpoint, shipped_checkpoint
+    from ..language_models.bytelm_checkpoints import read_checkpoint, shipped_checkpoint
     from ..language_models.train import TrainSettings, load_data, train
 
     out_dir = prepare_dir(out_dir)
@@ -68,20 +68,35 @@ def scaling(
                 path = shipped_checkpoint(size)
                 origin[size] = "shipped checkpoint (genzip/checkpoints/README.md)"
             else:
-                origin[size] = (f"trained here: {steps} steps x batch {batch} x {seq_len} bytes, "
-                                f"device {trained_on or device}")
+                origin[size] = (
+                    f"trained here: {steps} steps x batch {batch} x {seq_len} bytes, "
+                    f"device {trained_on or device}"
+                )
             with Timer() as t:
                 if not path.is_file():
                     extra = {} if lr is None else {"lr": lr}
                     result = train(
-                        TrainSettings(size=size, data=(MOBY_DICK,), steps=steps, batch=batch, seq_len=seq_len,
-                                      eval_every=steps, eval_bytes=8192, warmup=max(1, steps // 10), device=device,
-                                      export=path, **extra),
+                        TrainSettings(
+                            size=size,
+                            data=(MOBY_DICK,),
+                            steps=steps,
+                            batch=batch,
+                            seq_len=seq_len,
+                            eval_every=steps,
+                            eval_bytes=8192,
+                            warmup=max(1, steps // 10),
+                            device=device,
+                            export=path,
+                            **extra,
+                        ),
                         log=lambda m, size=size: print(f"scaling: bytelm {size}: {m}", file=sys.stderr),
                         show_progress=progress,
                     )
-                    trained[size] = {"train_seconds": result.seconds, "parameters": result.parameters,
-                                     "held_out_bits_per_byte": result.eval_bits_per_byte}
+                    trained[size] = {
+                        "train_seconds": result.seconds,
+                        "parameters": result.parameters,
+                        "held_out_bits_per_byte": result.eval_bits_per_byte,
+                    }
                     write_text(path.with_suffix(".json"), json.dumps(trained[size]))
                 elif path.with_suffix(".json").is_file():  # trained by an earlier run: keep its record
                     trained[size] = json.loads(path.with_suffix(".json").read_text())
@@ -91,8 +106,15 @@ def scaling(
             origin[size] += f"; scored with a {window}-byte window"
             spec = f"bytelm:size={size},checkpoint={path},context={window}"
             with Timer() as t:
-                comparison = compare([("held-out", held[: max(dataset_sizes)])], [spec], 2048, jobs=jobs,
-                                     cache_dir=cache_dir, device=device, progress=progress)
+                comparison = compare(
+                    [("held-out", held[: max(dataset_sizes)])],
+                    [spec],
+                    2048,
+                    jobs=jobs,
+                    cache_dir=cache_dir,
+                    device=device,
+                    progress=progress,
+                )
             timings[f"score {size}"] = t.seconds
             r = comparison.results[0]
             model_bytes = r.model_size_bytes or 0
@@ -102,8 +124,15 @@ def scaling(
                 measured[size][n] = (100 * bits / 8 / n, 100 * (bits / 8 + model_bytes) / n, model_bytes)
         base: dict[str, dict[int, float]] = {}
         for spec in baselines:
-            comparison = compare([("held-out", held[: max(dataset_sizes)])], [spec], 2048, jobs=jobs,
-                                 cache_dir=cache_dir, native_only=True, progress=progress)
+            comparison = compare(
+                [("held-out", held[: max(dataset_sizes)])],
+                [spec],
+                2048,
+                jobs=jobs,
+                cache_dir=cache_dir,
+                native_only=True,
+                progress=progress,
+            )
             r = comparison.results[0]
             base[spec] = {n: r.native_rate for n in dataset_sizes}  # type: ignore[misc]
     report.seconds = total.seconds
@@ -122,11 +151,20 @@ def scaling(
     body = []
     for size in sizes:
         model_bytes = measured[size][max(dataset_sizes)][2]
-        body.append([f"bytelm {size}", f"{model_bytes // 2:,}", origin[size], pct(measured[size][max(dataset_sizes)][0])]
-                    + [pct(adjusted(size, n)) for n in all_sizes])
+        body.append(
+            [
+                f"bytelm {size}",
+                f"{model_bytes // 2:,}",
+                origin[size],
+                pct(measured[size][max(dataset_sizes)][0]),
+            ]
+            + [pct(adjusted(size, n)) for n in all_sizes]
+        )
     for spec, rates in base.items():
-        body.append([f"{spec} (own output, chunk 2048)", "0", "-", pct(rates[max(dataset_sizes)])]
-                    + [pct(rates.get(n, rates[max(dataset_sizes)])) for n in all_sizes])
+        body.append(
+            [f"{spec} (own output, chunk 2048)", "0", "-", pct(rates[max(dataset_sizes)])]
+            + [pct(rates.get(n, rates[max(dataset_sizes)])) for n in all_sizes]
+        )
     lines = [
         "# Model size vs dataset size: adjusted compression rate (%) (lower is better)",
         "",
@@ -143,22 +181,47 @@ def scaling(
         f"held-out {v['held_out_bits_per_byte']:.3f} bits/byte"
         for s, v in trained.items()
     ] or ["- (no training in this run: shipped or earlier checkpoints)"]
-    lines += ["", "## Wall time", "", f"Measured on {machine_note()} (shared with other jobs while running).", ""]
+    lines += [
+        "",
+        "## Wall time",
+        "",
+        f"Measured on {machine_note()} (shared with other jobs while running).",
+        "",
+    ]
     lines += [f"- {k}: {v:.1f} s" for k, v in timings.items()] + [f"- total: {report.seconds:.1f} s", ""]
     write_text(out_dir / "scaling.md", "\n".join(lines) + "\n")
-    write_text(out_dir / "scaling.json", json.dumps(
-        {"steps": steps, "batch": batch, "seq_len": seq_len, "lr": lr, "trained": trained, "weights": origin,
-         "measured": {s: {str(n): {"raw": v[0], "adjusted": v[1], "model_bytes": v[2]} for n, v in m.items()}
-                      for s, m in measured.items()},
-         "baselines": base, "seconds": timings}, indent=2))
+    write_text(
+        out_dir / "scaling.json",
+        json.dumps(
+            {
+                "steps": steps,
+                "batch": batch,
+                "seq_len": seq_len,
+                "lr": lr,
+                "trained": trained,
+                "weights": origin,
+                "measured": {
+                    s: {str(n): {"raw": v[0], "adjusted": v[1], "model_bytes": v[2]} for n, v in m.items()}
+                    for s, m in measured.items()
+                },
+                "baselines": base,
+                "seconds": timings,
+            },
+            indent=2,
+        ),
+    )
     from ..plots import line_figure
 
     params = [measured[s][max(dataset_sizes)][2] / 2 for s in sizes]
     line_figure(
         out_dir / "scaling.png",
         params,
-        {f"dataset {_human(n)}{'' if n in dataset_sizes else ' (extrapolated)'}": [adjusted(s, n) for s in sizes]
-         for n in all_sizes},
+        {
+            f"dataset {_human(n)}{'' if n in dataset_sizes else ' (extrapolated)'}": [
+                adjusted(s, n) for s in sizes
+            ]
+            for n in all_sizes
+        },
         "bytelm parameters (log scale)",
         "adjusted compression rate (% of data size)",
         "adjusted rate vs model size (lower is better)",

@@ -8,23 +8,260 @@ the data size; it equals the raw rate for predictors without parameters.
 Language models are slow on a CPU, so they see only the first `lm_bytes` of
 each modality (a smaller, separately stated subset); everything else sees
 `n_bytes`. With `adapter=True` the compressors' arithmetic-coded rate (their
-code lengths through the adapter) is added, on the `lm_bytes` subset.
+code lengths through the adapter) is added, on the `lm_bytes` subset. With
+`protocol="paper"` the rates follow the paper's code (see `genzip.evaluation.protocol`).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..compare import Comparison, compare, markdown_table
+from ..chunks import DEFAULT_CHUNK_BYTES
 from ..data import MODALITIES, corpus_bytes
-from ..registry import parse_spec
-from . import DEFAULT_SPECS, Report, Timer, iter_skipped, machine_note, pct, prepare_dir, usable_specs, write_text
+from ..evaluation import Comparison, PredictorResult, Protocol, compare, markdown_table
+from ..registry import Kind, parse_spec
+from . import (
+    DEFAULT_SPECS,
+    Report,
+    Timer,
+    iter_skipped,
+    machine_note,
+    pct,
+    prepare_dir,
+    usable_specs,
+    write_text,
+)
 
-CHUNKINGS: tuple[int | None, ...] = (2048, None)
+CHUNKINGS: tuple[int | None, ...] = (DEFAULT_CHUNK_BYTES, None)
+GIB = 1 << 30
 
 
-def _label(chunk: int | None) -> str:
-    return "chunk 2048" if chunk else "whole"
+@dataclass(frozen=True)
+class Column:
+    """One column of the table: a modality, chunked or whole."""
+
+    modality: str
+    chunk: int | None
+
+    @property
+    def label(self) -> str:
+        return f"chunk {self.chunk}" if self.chunk else "whole"
+
+    @property
+    def key(self) -> str:
+        return f"{self.modality}|{self.label}"
+
+
+@dataclass
+class Cell:
+    """One predictor on one column: raw and adjusted rate (%), and the adapter's coded rate if measured."""
+
+    raw: float | None = None
+    adjusted: float | None = None
+    adapter: float | None = None
+
+
+@dataclass
+class Row:
+    spec: str
+    kind: Kind
+    model_bytes: int | None = None
+    cells: dict[Column, Cell] = field(default_factory=dict)
+
+    def cell(self, column: Column) -> Cell:
+        return self.cells.get(column, Cell())
+
+
+@dataclass
+class Table1:
+    """Every number Table 1 shows, and how it was measured."""
+
+    n_bytes: int
+    lm_bytes: int
+    modalities: tuple[str, ...]
+    protocol: Protocol
+    rows: dict[str, Row] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[Column]:
+        return [Column(m, c) for c in CHUNKINGS for m in self.modalities]
+
+    def row(self, result: PredictorResult) -> Row:
+        row = self.rows.setdefault(result.name, Row(result.name, result.kind))
+        row.model_bytes = result.model_size_bytes
+        return row
+
+    def of_kind(self, kind: Kind) -> list[Row]:
+        return [r for r in self.rows.values() if r.kind is kind]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How table1 runs its comparisons (engine placement, cache, protocol); none of it changes the bits."""
+
+    jobs: int | None = None
+    cache_dir: Path | None = None
+    progress: bool = False
+    engine: str = "local"
+    address: str | None = None
+    protocol: Protocol = Protocol.GENZIP
+
+    def compare(
+        self, modality: str, data: bytes, specs: list[str], chunk: int | None, native_only: bool
+    ) -> Comparison:
+        return compare([(modality, data)], specs, chunk, jobs=self.jobs, cache_dir=self.cache_dir,
+                       native_only=native_only, progress=self.progress, engine=self.engine, address=self.address,
+                       protocol=self.protocol, modalities=[modality])  # fmt: skip
+
+
+def record_rates(table: Table1, column: Column, comparison: Comparison) -> None:
+    """Raw and adjusted rates: a compressor's own size where it has one, else the coded size."""
+    for r in comparison.results:
+        if r.native_rate is not None:
+            table.row(r).cells[column] = Cell(r.native_rate, r.native_rate)
+        else:
+            adjusted = r.adjusted_rate if r.model_size_bytes is not None else r.rate
+            table.row(r).cells[column] = Cell(r.rate, adjusted)
+
+
+def record_adapter(table: Table1, column: Column, comparison: Comparison) -> None:
+    """The compressors' arithmetic-coded rate through the code-length adapter."""
+    for r in comparison.results:
+        table.row(r).cells.setdefault(column, Cell()).adapter = r.rate
+
+
+def measure(
+    specs: list[str], n_bytes: int, lm_bytes: int, modalities: tuple[str, ...], adapter: bool, seed: int,
+    settings: Settings,
+) -> Table1:  # fmt: skip
+    """Run every comparison Table 1 needs and collect the rates."""
+    kinds = {s: parse_spec(s)[0].kind for s in specs}
+    models = [s for s in specs if kinds[s] is Kind.LANGUAGE_MODEL]
+    others = [s for s in specs if kinds[s] is not Kind.LANGUAGE_MODEL]
+    compressors = [s for s in others if kinds[s] is Kind.COMPRESSOR]
+    table = Table1(n_bytes, lm_bytes, modalities, settings.protocol)
+    for modality in modalities:
+        full = corpus_bytes(modality, n_bytes, seed, block=DEFAULT_CHUNK_BYTES)
+        small = corpus_bytes(modality, lm_bytes, seed, block=DEFAULT_CHUNK_BYTES)
+        for chunk in CHUNKINGS:
+            column = Column(modality, chunk)
+            with Timer() as t:
+                if others:
+                    record_rates(
+                        table, column, settings.compare(modality, full, others, chunk, native_only=True)
+                    )
+                if models:
+                    record_rates(
+                        table, column, settings.compare(modality, small, models, chunk, native_only=False)
+                    )
+                if adapter and compressors and chunk is not None:
+                    record_adapter(
+                        table, column, settings.compare(modality, small, compressors, chunk, False)
+                    )
+            table.seconds[f"{modality}, {column.label}"] = t.seconds
+    return table
+
+
+def rate_table(table: Table1, value: str) -> str:
+    """One Markdown table of the cells' `value` (raw or adjusted), a row per predictor."""
+    headers = ["predictor"] + [f"{c.modality} {c.label}" for c in table.columns]
+    body = [
+        [row.spec] + [pct(getattr(row.cell(c), value)) for c in table.columns] for row in table.rows.values()
+    ]
+    return markdown_table(headers, body)
+
+
+def gib_table(table: Table1) -> str:
+    """Adjusted rates as if the dataset were 1 GiB (the paper's size): raw rate + model bytes / 1 GiB."""
+    headers = ["predictor", "model bytes"] + [f"{c.modality} {c.label}" for c in table.columns]
+    body = []
+    for row in table.of_kind(Kind.LANGUAGE_MODEL):
+        model = row.model_bytes or 0
+        raws = [row.cell(c).raw for c in table.columns]
+        body.append(
+            [row.spec, f"{model:,}"] + [pct(None if r is None else r + 100 * model / GIB) for r in raws]
+        )
+    return markdown_table(headers, body)
+
+
+def adapter_table(table: Table1) -> str:
+    columns = [Column(m, DEFAULT_CHUNK_BYTES) for m in table.modalities]
+    body = [
+        [row.spec] + [pct(row.cell(c).adapter) for c in columns] for row in table.of_kind(Kind.COMPRESSOR)
+    ]
+    return markdown_table(["predictor", *table.modalities], body)
+
+
+def to_markdown(table: Table1, report: Report) -> str:
+    models = [row.spec for row in table.of_kind(Kind.LANGUAGE_MODEL)]
+    protocol = (
+        "Protocol: the paper's (a compressor's header counted once over all chunks; language models see "
+        "right-shifted bytes for image/audio/random and MSB-masked non-ASCII text, rate rescaled by the bits kept)."
+        if table.protocol is Protocol.PAPER
+        else "Protocol: genzip's (every chunk's size counted in full; every predictor sees the bytes as they are)."
+    )
+    lines = [
+        "# Table 1: compression rates (%) on the shipped corpus (lower is better)",
+        "",
+        f"Data per modality: {table.n_bytes:,} bytes for compressors and context models, "
+        f"{table.lm_bytes:,} bytes for language models ({', '.join(models) or 'none'}), taken as 2048-byte blocks "
+        "spread evenly over the shipped corpus (whole-file = those blocks concatenated); "
+        "text = Moby-Dick, image = 32x64 greyscale patches of the shipped photos, "
+        "audio = the shipped 16 kHz recording as 8-bit samples, random = seeded uniform bytes.",
+        "Compressors: the size they write themselves; models: arithmetic-coded size (ideal code length / 8).",
+        protocol,
+        "",
+        "## Raw rate (%)",
+        "",
+        rate_table(table, "raw"),
+        "## Adjusted rate (%): raw size + model size (2 bytes/parameter) over data size",
+        "",
+        rate_table(table, "adjusted"),
+    ]
+    if models:
+        lines += ["## Adjusted rate (%) if the dataset were 1 GiB (the paper's dataset size; raw rate as measured here)",
+                  "", gib_table(table)]  # fmt: skip
+    if any(cell.adapter is not None for row in table.rows.values() for cell in row.cells.values()):
+        lines += [f"## Compressors through the code-length adapter: arithmetic-coded rate (%), chunk 2048, "
+                  f"{table.lm_bytes:,} bytes", "", adapter_table(table)]  # fmt: skip
+    lines += ["## Wall time", "", f"Measured on {machine_note()} (shared with other jobs while running).", ""]
+    lines += [f"- {k}: {v:.1f} s" for k, v in table.seconds.items()]
+    lines += [f"- total: {report.seconds:.1f} s", "", *iter_skipped(report)]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(table: Table1, report: Report) -> str:
+    payload: dict[str, Any] = {
+        "n_bytes": table.n_bytes,
+        "lm_bytes": table.lm_bytes,
+        "protocol": str(table.protocol),
+        "rows": {
+            row.spec: {
+                c.key: {"raw": v.raw, "adjusted": v.adjusted, "adapter": v.adapter}
+                for c, v in row.cells.items()
+            }
+            for row in table.rows.values()
+        },
+        "seconds": table.seconds,
+        "skipped": report.skipped,
+    }
+    return json.dumps(payload, indent=2)
+
+
+def plot(table: Table1, path: Path) -> None:
+    from ..plots import grouped_bars
+
+    grouped_bars(
+        path,
+        [f"{c.modality}\n{c.label}" for c in table.columns],
+        {row.spec: [row.cell(c).raw for c in table.columns] for row in table.rows.values()},
+        "raw compression rate (% of original size)",
+        "Table 1: raw compression rate per modality (lower is better; dashed line = 100%)",
+    )
 
 
 def table1(
@@ -38,124 +275,21 @@ def table1(
     cache_dir: Path | None = None,
     progress: bool = False,
     seed: int = 0,
+    engine: str = "local",
+    address: str | None = None,
+    protocol: Protocol | str = Protocol.GENZIP,
 ) -> Report:
     """Run Table 1 and write `table1.md`, `table1.json` and `table1.png` into `out_dir`."""
-    import json
-
     out_dir = prepare_dir(out_dir)
     report = Report("table1")
-    specs = usable_specs(specs, report)
-    kinds = {s: parse_spec(s)[0].kind for s in specs}
-    models = [s for s in specs if kinds[s] == "language model"]
-    others = [s for s in specs if kinds[s] != "language model"]
-    compressors = [s for s in others if kinds[s] == "compressor"]
-    rows: dict[str, dict[tuple[str, int | None], tuple[float | None, float | None, float | None]]] = {}
-    timings: dict[str, float] = {}
-    model_bytes: dict[str, int | None] = {}
+    usable = usable_specs(specs, report)
+    settings = Settings(jobs, cache_dir, progress, engine, address, Protocol(protocol))
     with Timer() as total:
-        for modality in modalities:
-            full = corpus_bytes(modality, n_bytes, seed, block=2048)
-            small = corpus_bytes(modality, lm_bytes, seed, block=2048)
-            for chunk in CHUNKINGS:
-                runs: list[tuple[Comparison, bool]] = []
-                with Timer() as t:
-                    if others:
-                        runs.append((compare([(modality, full)], others, chunk, jobs=jobs, cache_dir=cache_dir,
-                                             native_only=True, progress=progress), False))
-                    if models:
-                        runs.append((compare([(modality, small)], models, chunk, jobs=jobs, cache_dir=cache_dir,
-                                             progress=progress), False))
-                    if adapter and compressors and chunk is not None:
-                        runs.append((compare([(modality, small)], compressors, chunk, jobs=jobs, cache_dir=cache_dir,
-                                             progress=progress), True))
-                timings[f"{modality}, {_label(chunk)}"] = t.seconds
-                for comparison, is_adapter in runs:
-                    for r in comparison.results:
-                        model_bytes[r.name] = r.model_size_bytes
-                        cell = rows.setdefault(r.name, {})
-                        if is_adapter:
-                            raw, adjusted, _ = cell[(modality, chunk)]
-                            cell[(modality, chunk)] = (raw, adjusted, r.rate)
-                        elif r.native_rate is not None:
-                            cell[(modality, chunk)] = (r.native_rate, r.native_rate, None)
-                        else:
-                            adjusted = r.adjusted_rate if r.model_size_bytes is not None else r.rate
-                            cell[(modality, chunk)] = (r.rate, adjusted, None)
+        table = measure(usable, n_bytes, lm_bytes, modalities, adapter, seed, settings)
     report.seconds = total.seconds
-
-    headers = ["predictor"] + [f"{m} {_label(c)}" for c in CHUNKINGS for m in modalities]
-
-    def table(index: int) -> str:
-        body = []
-        for spec, cells in rows.items():
-            body.append([spec] + [pct(cells.get((m, c), (None, None, None))[index]) for c in CHUNKINGS for m in modalities])
-        return markdown_table(headers, body)
-
-    lines = [
-        "# Table 1: compression rates (%) on the shipped corpus (lower is better)",
-        "",
-        f"Data per modality: {n_bytes:,} bytes for compressors and context models, "
-        f"{lm_bytes:,} bytes for language models ({', '.join(models) or 'none'}), taken as 2048-byte blocks "
-        "spread evenly over the shipped corpus (whole-file = those blocks concatenated); "
-        "text = Moby-Dick, image = 32x64 greyscale patches of the shipped photos, "
-        "audio = the shipped 16 kHz recording as 8-bit samples, random = seeded uniform bytes.",
-        "Compressors: the size they write themselves; models: arithmetic-coded size (ideal code length / 8).",
-        "",
-        "## Raw rate (%)",
-        "",
-        table(0),
-        "## Adjusted rate (%): raw size + model size (2 bytes/parameter) over data size",
-        "",
-        table(1),
-    ]
-    if models:
-        gib = 1 << 30
-        lines += [
-            "## Adjusted rate (%) if the dataset were 1 GiB (the paper's dataset size; raw rate as measured here)",
-            "",
-            markdown_table(
-                ["predictor", "model bytes"] + [f"{m} {_label(c)}" for c in CHUNKINGS for m in modalities],
-                [[s, f"{model_bytes.get(s) or 0:,}"]
-                 + [pct(None if rows[s].get((m, c)) is None or rows[s][(m, c)][0] is None
-                        else rows[s][(m, c)][0] + 100 * (model_bytes.get(s) or 0) / gib)
-                    for c in CHUNKINGS for m in modalities] for s in models if s in rows],
-            ),
-        ]
-    if adapter:
-        lines += [
-            f"## Compressors through the code-length adapter: arithmetic-coded rate (%), chunk 2048, {lm_bytes:,} bytes",
-            "",
-            markdown_table(["predictor"] + list(modalities),
-                           [[s] + [pct(rows[s].get((m, 2048), (None, None, None))[2]) for m in modalities]
-                            for s in compressors if s in rows]),
-        ]
-    lines += ["## Wall time", "", f"Measured on {machine_note()} (shared with other jobs while running).", ""]
-    lines += [f"- {k}: {v:.1f} s" for k, v in timings.items()]
-    lines += [f"- total: {report.seconds:.1f} s", ""]
-    lines += list(iter_skipped(report))
-    md = out_dir / "table1.md"
-    write_text(md, "\n".join(lines) + "\n")
-    payload = {
-        "n_bytes": n_bytes,
-        "lm_bytes": lm_bytes,
-        "rows": {
-            spec: {f"{m}|{_label(c)}": {"raw": v[0], "adjusted": v[1], "adapter": v[2]} for (m, c), v in cells.items()}
-            for spec, cells in rows.items()
-        },
-        "seconds": timings,
-        "skipped": report.skipped,
-    }
-    write_text(out_dir / "table1.json", json.dumps(payload, indent=2))
-    from ..plots import grouped_bars
-
-    png = out_dir / "table1.png"
-    groups = [f"{m}\n{_label(c)}" for c in CHUNKINGS for m in modalities]
-    grouped_bars(
-        png,
-        groups,
-        {spec: [cells.get((m, c), (None,))[0] for c in CHUNKINGS for m in modalities] for spec, cells in rows.items()},
-        "raw compression rate (% of original size)",
-        "Table 1: raw compression rate per modality (lower is better; dashed line = 100%)",
-    )
-    report.files = [md, out_dir / "table1.json", png]
+    md, js, png = out_dir / "table1.md", out_dir / "table1.json", out_dir / "table1.png"
+    write_text(md, to_markdown(table, report))
+    write_text(js, to_json(table, report))
+    plot(table, png)
+    report.files = [md, js, png]
     return report

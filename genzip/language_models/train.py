@@ -17,16 +17,18 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..errors import InputError
-from .bytelm import BOS, SIZES, ByteTransformer, load_model, parameter_count, read_checkpoint, save_checkpoint
+from .bytelm import BOS, SIZES, ByteTransformer, parameter_count
+from .bytelm_checkpoints import load_model, read_checkpoint, save_checkpoint
 from .devices import resolve_device
 
 
@@ -71,11 +73,13 @@ def load_data(files: tuple[Path, ...], holdout: float) -> tuple[np.ndarray, np.n
         except OSError as exc:
             raise InputError(f"train: cannot read {f} ({exc.strerror or exc.__class__.__name__})") from None
     data = np.frombuffer(b"".join(parts), dtype=np.uint8)
-    split = int(round(len(data) * (1 - holdout)))
+    split = round(len(data) * (1 - holdout))
     return data[:split], data[split:]
 
 
-def batch_at(data: np.ndarray, step: int, seed: int, batch: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_at(
+    data: np.ndarray, step: int, seed: int, batch: int, seq_len: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs (BOS + bytes) and targets (the bytes), shape (batch, seq_len), for training step `step`."""
     rng = np.random.default_rng([seed, step])
     starts = rng.integers(0, len(data) - seq_len + 1, size=batch)
@@ -85,7 +89,9 @@ def batch_at(data: np.ndarray, step: int, seed: int, batch: int, seq_len: int) -
 
 
 @torch.no_grad()
-def evaluate(model: ByteTransformer, data: np.ndarray, seq_len: int, device: torch.device, batch: int = 16) -> float:
+def evaluate(
+    model: ByteTransformer, data: np.ndarray, seq_len: int, device: torch.device, batch: int = 16
+) -> float:
     """Bits per byte over consecutive non-overlapping windows of `seq_len` bytes, each started by BOS."""
     model.eval()
     total_bits, total = 0.0, 0
@@ -113,7 +119,9 @@ def learning_rate(step: int, settings: TrainSettings) -> float:
     return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train(settings: TrainSettings, log: Callable[[str], None] | None = None, show_progress: bool = True) -> TrainResult:
+def train(
+    settings: TrainSettings, log: Callable[[str], None] | None = None, show_progress: bool = True
+) -> TrainResult:
     """Run (or resume) training; save to `settings.out` every eval and at the end."""
     log = log or (lambda message: print(message, file=sys.stderr))
     if settings.size not in SIZES:
@@ -131,9 +139,13 @@ def train(settings: TrainSettings, log: Callable[[str], None] | None = None, sho
     if settings.resume is not None:
         state = read_checkpoint(settings.resume)
         if state["size"] != settings.size:
-            raise InputError(f"train: {settings.resume} holds a size={state['size']} model, not {settings.size}")
+            raise InputError(
+                f"train: {settings.resume} holds a size={state['size']} model, not {settings.size}"
+            )
         if "optimizer" not in state:
-            raise InputError(f"train: {settings.resume} has no optimizer state (a weights-only export); cannot resume")
+            raise InputError(
+                f"train: {settings.resume} has no optimizer state (a weights-only export); cannot resume"
+            )
         model = load_model(state)
         start_step = int(state["step"])
     else:
@@ -150,8 +162,16 @@ def train(settings: TrainSettings, log: Callable[[str], None] | None = None, sho
 
     def save(step: int, eval_bpb: float | None) -> None:
         if settings.out is not None:
-            save_checkpoint(settings.out, model, settings.size, step=step, optimizer=optimizer.state_dict(),
-                            eval_bits_per_byte=eval_bpb, seq_len=settings.seq_len, seed=settings.seed)
+            save_checkpoint(
+                settings.out,
+                model,
+                settings.size,
+                step=step,
+                optimizer=optimizer.state_dict(),
+                eval_bits_per_byte=eval_bpb,
+                seq_len=settings.seq_len,
+                seed=settings.seed,
+            )
 
     began = time.perf_counter()
     loss_bits = float("nan")
@@ -171,18 +191,29 @@ def train(settings: TrainSettings, log: Callable[[str], None] | None = None, sho
             done = step + 1
             if done % settings.eval_every == 0 and done < settings.steps:
                 eval_bpb = evaluate(model, eval_data[: settings.eval_bytes], settings.seq_len, device)
-                log(f"step {done}: train {loss_bits:.3f} bits/byte, held-out {eval_bpb:.3f} bits/byte "
-                    f"(first {min(settings.eval_bytes, len(eval_data)):,} bytes), {time.perf_counter() - began:.0f} s")
+                log(
+                    f"step {done}: train {loss_bits:.3f} bits/byte, held-out {eval_bpb:.3f} bits/byte "
+                    f"(first {min(settings.eval_bytes, len(eval_data)):,} bytes), {time.perf_counter() - began:.0f} s"
+                )
                 save(done, eval_bpb)
             advance(loss_bits, eval_bpb)
     final = evaluate(model, eval_data, settings.seq_len, device)
     seconds = time.perf_counter() - began
-    log(f"done: step {settings.steps}, train {loss_bits:.3f} bits/byte, held-out {final:.4f} bits/byte "
-        f"(all {len(eval_data):,} bytes), {seconds:.0f} s")
+    log(
+        f"done: step {settings.steps}, train {loss_bits:.3f} bits/byte, held-out {final:.4f} bits/byte "
+        f"(all {len(eval_data):,} bytes), {seconds:.0f} s"
+    )
     save(settings.steps, final)
     if settings.export is not None:
-        save_checkpoint(settings.export, model, settings.size, step=settings.steps, eval_bits_per_byte=final,
-                        seq_len=settings.seq_len, seed=settings.seed)
+        save_checkpoint(
+            settings.export,
+            model,
+            settings.size,
+            step=settings.steps,
+            eval_bits_per_byte=final,
+            seq_len=settings.seq_len,
+            seed=settings.seed,
+        )
     return TrainResult(settings.steps, loss_bits, final, seconds, parameters)
 
 
@@ -195,10 +226,24 @@ class _progress:
     def __enter__(self) -> Callable[[float, float | None], None]:
         if not self.enabled:
             return lambda loss, bpb: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-        self.bar = Progress(TextColumn("train {task.fields[stats]}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), transient=True)
+        self.bar = Progress(
+            TextColumn("train {task.fields[stats]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            transient=True,
+        )
         self.bar.__enter__()
         task = self.bar.add_task("train", total=self.total, completed=self.start, stats="")
 
@@ -208,6 +253,6 @@ class _progress:
 
         return advance
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.enabled:
             self.bar.__exit__(*exc)

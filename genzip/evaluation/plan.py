@@ -1,0 +1,144 @@
+"""Scheduling: which chunks a run scores, and which predictor scores them where.
+
+A run's chunks are the inputs cut into `chunk_size` pieces, optionally bounded
+(`max_bytes`: only the first bytes, over all inputs in order) and sampled
+(`sample_chunks`: that many chunks drawn uniformly without replacement, seeded).
+Each predictor gets one `Job`: the `Task`s its cache does not answer yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from ..chunks import split_chunks
+from ..errors import InputError
+from ..registry import Kind
+from .results import ChunkScore
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One chunk of one input, as cut from the data."""
+
+    file: int  # index into the run's inputs
+    index: int  # chunk number within its file
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chunks a run scores, and how many it could have scored (for sampled runs)."""
+
+    pieces: list[Piece]
+    population: int
+    sampled: bool
+    seed: int = 0
+
+
+def select_pieces(
+    inputs: Sequence[bytes],
+    chunk_size: int | None,
+    max_bytes: int | None = None,
+    sample_chunks: int | None = None,
+    seed: int = 0,
+) -> Selection:
+    """Cut, bound and sample the inputs (see the module docstring)."""
+    if max_bytes is not None and max_bytes <= 0:
+        raise InputError(f"--max-bytes must be positive, got {max_bytes}")
+    if sample_chunks is not None and sample_chunks <= 0:
+        raise InputError(f"--sample-chunks must be positive, got {sample_chunks}")
+    pieces: list[Piece] = []
+    budget = max_bytes
+    for fi, data in enumerate(inputs):
+        if budget is not None:
+            if budget <= 0:
+                break
+            data, budget = data[:budget], budget - len(data[:budget])
+        pieces.extend(Piece(fi, ci, chunk) for ci, chunk in enumerate(split_chunks(data, chunk_size)))
+    if sample_chunks is None:
+        return Selection(pieces, len(pieces), False, seed)
+    rng = np.random.default_rng(seed)
+    drawn = np.sort(rng.choice(len(pieces), size=min(sample_chunks, len(pieces)), replace=False))
+    return Selection([pieces[i] for i in drawn.tolist()], len(pieces), True, seed)
+
+
+@dataclass(frozen=True)
+class Task:
+    """Score `data` (a piece as this predictor sees it) and store the result under `key`."""
+
+    slot: int  # which predictor of the run
+    piece: int  # index into the selection's pieces
+    data: bytes
+    key: str
+
+
+@dataclass
+class Job:
+    """One predictor's pending work in a run."""
+
+    slot: int
+    spec: str  # canonical spec: what a worker builds
+    kind: Kind
+    tasks: list[Task] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Done:
+    """A finished task: its score and the seconds the scoring itself took."""
+
+    task: Task
+    score: ChunkScore
+    seconds: float
+
+
+class Placement(Enum):
+    """Where the local engine runs a predictor's chunks."""
+
+    POOL = "one chunk per worker process, single-threaded predictors"
+    HERE = "in this process, all workers given to the predictor itself"
+
+
+def placement(kind: Kind, run_chunks: int, workers: int) -> Placement:
+    """Language models and runs with fewer chunks than workers keep one predictor here with all the workers."""
+    if kind is Kind.LANGUAGE_MODEL or workers == 1 or run_chunks < workers:
+        return Placement.HERE
+    return Placement.POOL
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The work left, measured on each predictor's first chunk before the long part starts."""
+
+    chunks: int
+    seconds: float  # expected wall time of the rest of this phase
+    per_chunk: dict[str, float]  # measured seconds per chunk, by spec
+
+    def describe(self) -> str:
+        rates = ", ".join(f"{spec.split(':')[0]} {1000 * s:.0f} ms" for spec, s in self.per_chunk.items())
+        return f"estimate: {self.chunks} chunks left, about {_duration(self.seconds)} (per chunk: {rates})"
+
+
+def estimate(
+    first_seconds: dict[int, float], jobs: Sequence[Job], specs: Sequence[str], parallel: Sequence[int]
+) -> Estimate:
+    """Remaining work from each job's first chunk: sum of (seconds per chunk x chunks left) / parallel workers."""
+    by_slot = {job.slot: first_seconds[job.slot] for job in jobs if job.slot in first_seconds}
+    seconds = 0.0
+    chunks = 0
+    for job, width in zip(jobs, parallel, strict=True):
+        left = len(job.tasks)
+        chunks += left
+        seconds += by_slot.get(job.slot, 0.0) * left / max(1, width)
+    return Estimate(chunks, seconds, {specs[slot]: by_slot[slot] for slot in by_slot})
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
