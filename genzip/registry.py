@@ -110,6 +110,7 @@ class Kind(StrEnum):
     COMPRESSOR = "compressor"
     CONTEXT_MODEL = "context model"
     LANGUAGE_MODEL = "language model"
+    MIXTURE = "mixture"  # mix:A+B, made of other predictors
 
 
 @dataclass(frozen=True)
@@ -256,8 +257,8 @@ ENTRIES: dict[str, Entry] = {
             "cm",
             "genzip.context_models.cm:CmPredictor",
             "bitwise context mixing (lpaq-like): orders 0-6, word, bigram, sparse and match models, "
-            "bit-history states, two mixers, two APMs (numba)",
-            "context model",
+            "bit-history states, three mixers, two APMs (numba)",
+            Kind.CONTEXT_MODEL,
             (
                 Param("memory", int, 64 << 20, "table bytes in all (fixed at reset; new contexts replace the "
                       "least used)", minimum=8 << 20),
@@ -280,8 +281,10 @@ ENTRIES: dict[str, Entry] = {
             "genzip.mixing:MixPredictor",
             "online mixture of byte predictors: mix:A+B+..., its options first: mix:method=bayes+A+B "
             "(components are full specs; '+' separates them)",
-            "mixture",
+            Kind.MIXTURE,
             (
+                Param("components", str, None, "component specs separated by '+' (mix:ppm:order=6+ctw)",
+                      positional=True),
                 Param("method", str, "geometric", "geometric: p ~ prod p_i^w_i, weights by gradient descent; "
                       "bayes: posterior-weighted sum with fixed share", choices=("geometric", "bayes")),
                 Param("rate", float, 0.02, "learning rate (geometric) or fixed share (bayes)", minimum=0,
@@ -396,7 +399,7 @@ def canonical_spec(entry: Entry, values: dict[str, Any]) -> str:
     parts = []
     for p in entry.params:
         v = values[p.name]
-        if v is None:
+        if v is None or (entry.nested and p.positional):
             continue
         if isinstance(v, bool):
             v = "true" if v else "false"
