@@ -49,7 +49,7 @@ MAX_COUNT = 1 << 12
 #: a byte new to a context starts at 1 + INHERIT * its share in the context that predicted it
 INHERIT = 8
 #: weight (in observations) of method D's escape estimate inside each SEE cell
-SEE_PRIOR = 4.0
+SEE_PRIOR = 8.0
 #: subtracted from every count in a context's symbol estimate (method D: 0.5)
 DISCOUNT = 0.1
 #: SEE cells halve their record beyond this many observations
@@ -63,7 +63,7 @@ _META = _FREE + 12
 #: pool entries kept free so one update can never run out: each of the MAX_ORDER + 1
 #: contexts may move into a new block of at most 256 entries
 _RESERVE = (MAX_ORDER + 1) * 256
-_SEE_CELLS = (MAX_ORDER + 1) * 5 * 8 * 4
+_SEE_CELLS = (MAX_ORDER + 1) * 5 * 8 * 4 * 3 * 2
 _START_SLOTS = 1 << 12
 
 
@@ -179,20 +179,34 @@ def _flush(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.nda
 
 
 @njit(cache=True, inline="always")
-def _see_bucket(k: int, distinct: int, total: int, first: bool, last_hit: int) -> int:
+def _see_bucket(k: int, distinct: int, total: int, first: bool, last_hit: int, wider: int, hist: int) -> int:
     """SEE cell of a context: order, distinct bytes, log2 of the count, first tried or not,
-    and whether the previous byte was predicted by the first context tried."""
+    whether the previous byte was predicted by the first context tried, and how many more
+    bytes the next shorter context knows (0, 1-2, more: PPMd's NumStats difference), and whether
+    the previous byte is >= 0x40 (letters, as PPMd's HiBitsFlag)."""
     d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
     t = 0
     while t < 7 and (2 << t) <= total:
         t += 1
-    return ((((k * 5 + d) * 8 + t) * 2 + (1 if first else 0)) * 2 + last_hit) * 2
+    w = 0 if wider == 0 else (1 if wider <= 2 else 2)
+    cell = (((((k * 5 + d) * 8 + t) * 2 + (1 if first else 0)) * 2 + last_hit) * 3 + w) * 2
+    return (cell + (1 if (hist & 255) >= 0x40 else 0)) * 2
 
 
 @njit(cache=True, inline="always")
 def _escape(see: np.ndarray, cell: int, distinct: int, total: int) -> float:
     """Escape probability: the SEE cell's record, shrunk towards method D's u / 2T."""
     return (see[cell] + SEE_PRIOR * distinct / (2.0 * total)) / (see[cell + 1] + SEE_PRIOR)
+
+
+@njit(cache=True, inline="always")
+def _wider(hkey: np.ndarray, hnsym: np.ndarray, hist: int, k: int, distinct: int) -> int:
+    """How many more distinct bytes the order k-1 context has than the order k one (256 below order 0)."""
+    if k == 0:
+        return 256 - distinct
+    key = _key(hist, k - 1)
+    slot = probe(hkey, key)
+    return (hnsym[slot] if hkey[slot] == key else 0) - distinct
 
 
 @njit(cache=True, inline="always")
@@ -237,7 +251,8 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
         total, distinct, count = _tally(pool, start, end, excluded, symbol)
         if distinct == 0:
             continue
-        cell = _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT])
+        cell = _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT],
+                           _wider(hkey, hnsym, hist, k, end - start), hist)
         escape = _escape(see, cell, distinct, total)
         see[cell + 1] += 1.0
         if count == 0:
@@ -270,7 +285,9 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
         total, distinct, _ = _tally(pool, start, end, excluded, -1)
         if distinct == 0:
             continue
-        escape = _escape(see, _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT]), distinct, total)
+        cell = _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT],
+                           _wider(hkey, hnsym, hist, k, end - start), hist)
+        escape = _escape(see, cell, distinct, total)
         share = mass * (1.0 - escape) / (total - DISCOUNT * distinct)
         for j in range(start, end):
             s = pool[j] & 255
