@@ -250,7 +250,7 @@ ENTRIES: dict[str, Entry] = {
             (
                 Param("order", int, 5, "longest context in bytes", minimum=0, maximum=7),
                 Param("memory", int, 256 << 20, "table bytes; when full, the model restarts (PPMd restart)",
-                      minimum=1 << 16),
+                      minimum=1 << 17),
             ),
         ),
         Entry(

@@ -5,10 +5,7 @@ tried from the longest. In a context whose non-excluded bytes (those not
 already offered by a longer context) have counts c_s summing to T over u
 distinct bytes, the escape probability e starts from Howard's method D,
 u / 2T, and is refined by secondary escape estimation (SEE, as in PPMZ /
-PPMd): a cell keyed by (order, u, log2 T, whether this is the first context
-tried, whether the previous byte was predicted by its first context) counts
-how often such contexts really escaped, shrunk towards u / 2T by
-`SEE_PRIOR` pseudo-observations. The remaining 1 - e is shared in
+PPMd; the cells are described in `_ppm_see`). The remaining 1 - e is shared in
 proportion to c_s - `DISCOUNT`. What escapes from order 0 is spread
 uniformly over the bytes never offered (order -1), so every byte has
 probability > 0 and the 256 entries form a full distribution.
@@ -42,18 +39,16 @@ from ..errors import SpecError
 from ..predictor import RuntimeOptions
 from ._base import NumbaContextModel, State, table_bits
 from ._hashing import HISTORY_MASK, probe
+from ._hashing import context_key as _key
+from ._ppm_see import CELLS_PER_ORDER, escape, record, see_cell
 
 MAX_ORDER = 7
 #: a count above this halves every count of the context (adaptivity, bounded counts)
 MAX_COUNT = 1 << 12
 #: a byte new to a context starts at 1 + INHERIT * its share in the context that predicted it
 INHERIT = 8
-#: weight (in observations) of method D's escape estimate inside each SEE cell
-SEE_PRIOR = 8.0
 #: subtracted from every count in a context's symbol estimate (method D: 0.5)
 DISCOUNT = 0.1
-#: SEE cells halve their record beyond this many observations
-SEE_LIMIT = 1024.0
 
 # meta layout
 _HIST, _SEEN, _POOL_USED, _N_CTX, _FLUSHES, _ORDER, _MAX_CTX, _FREE = 0, 1, 2, 3, 4, 5, 6, 7
@@ -63,13 +58,7 @@ _META = _FREE + 12
 #: pool entries kept free so one update can never run out: each of the MAX_ORDER + 1
 #: contexts may move into a new block of at most 256 entries
 _RESERVE = (MAX_ORDER + 1) * 256
-_SEE_CELLS = (MAX_ORDER + 1) * 5 * 8 * 4 * 3 * 2
 _START_SLOTS = 1 << 12
-
-
-@njit(cache=True, inline="always")
-def _key(hist: int, k: int) -> int:
-    return (hist & ((1 << (8 * k)) - 1)) | ((k + 1) << 56)
 
 
 @njit(cache=True)
@@ -179,37 +168,6 @@ def _flush(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.nda
 
 
 @njit(cache=True, inline="always")
-def _see_bucket(k: int, distinct: int, total: int, first: bool, last_hit: int, wider: int, hist: int) -> int:
-    """SEE cell of a context: order, distinct bytes, log2 of the count, first tried or not,
-    whether the previous byte was predicted by the first context tried, and how many more
-    bytes the next shorter context knows (0, 1-2, more: PPMd's NumStats difference), and whether
-    the previous byte is >= 0x40 (letters, as PPMd's HiBitsFlag)."""
-    d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
-    t = 0
-    while t < 7 and (2 << t) <= total:
-        t += 1
-    w = 0 if wider == 0 else (1 if wider <= 2 else 2)
-    cell = (((((k * 5 + d) * 8 + t) * 2 + (1 if first else 0)) * 2 + last_hit) * 3 + w) * 2
-    return (cell + (1 if (hist & 255) >= 0x40 else 0)) * 2
-
-
-@njit(cache=True, inline="always")
-def _escape(see: np.ndarray, cell: int, distinct: int, total: int) -> float:
-    """Escape probability: the SEE cell's record, shrunk towards method D's u / 2T."""
-    return (see[cell] + SEE_PRIOR * distinct / (2.0 * total)) / (see[cell + 1] + SEE_PRIOR)
-
-
-@njit(cache=True, inline="always")
-def _wider(hkey: np.ndarray, hnsym: np.ndarray, hist: int, k: int, distinct: int) -> int:
-    """How many more distinct bytes the order k-1 context has than the order k one (256 below order 0)."""
-    if k == 0:
-        return 256 - distinct
-    key = _key(hist, k - 1)
-    slot = probe(hkey, key)
-    return (hnsym[slot] if hkey[slot] == key else 0) - distinct
-
-
-@njit(cache=True, inline="always")
 def _context_range(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, key: int) -> tuple[int, int]:
     """Where a context's (byte, count) entries lie in the pool; an empty range for an unseen context."""
     slot = probe(hkey, key)
@@ -251,22 +209,16 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
         total, distinct, count = _tally(pool, start, end, excluded, symbol)
         if distinct == 0:
             continue
-        cell = _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT],
-                           _wider(hkey, hnsym, hist, k, end - start), hist)
-        escape = _escape(see, cell, distinct, total)
-        see[cell + 1] += 1.0
-        if count == 0:
-            see[cell] += 1.0
-        if see[cell + 1] > SEE_LIMIT:
-            see[cell] *= 0.5
-            see[cell + 1] *= 0.5
+        cell = see_cell(hkey, hnsym, hist, k, distinct, total, n_excluded == 0, meta[_LAST_HIT], end - start)
+        e = escape(see, cell, distinct, total)
+        record(see, cell, count == 0)
         if count > 0:
             meta[_LAST_HIT] = 1 if n_excluded == 0 else 0
-            return mass * (1.0 - escape) / (total - DISCOUNT * distinct) * (count - DISCOUNT)
+            return mass * (1.0 - e) / (total - DISCOUNT * distinct) * (count - DISCOUNT)
         for j in range(start, end):
             excluded[pool[j] & 255] = True
         n_excluded += distinct
-        mass = mass * escape
+        mass = mass * e
     meta[_LAST_HIT] = 0
     return mass / (256 - n_excluded)
 
@@ -285,17 +237,16 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
         total, distinct, _ = _tally(pool, start, end, excluded, -1)
         if distinct == 0:
             continue
-        cell = _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT],
-                           _wider(hkey, hnsym, hist, k, end - start), hist)
-        escape = _escape(see, cell, distinct, total)
-        share = mass * (1.0 - escape) / (total - DISCOUNT * distinct)
+        cell = see_cell(hkey, hnsym, hist, k, distinct, total, n_excluded == 0, meta[_LAST_HIT], end - start)
+        e = escape(see, cell, distinct, total)
+        share = mass * (1.0 - e) / (total - DISCOUNT * distinct)
         for j in range(start, end):
             s = pool[j] & 255
             if not excluded[s]:
                 out[s] = share * ((pool[j] >> 8) - DISCOUNT)
                 excluded[s] = True
         n_excluded += distinct
-        mass = mass * escape
+        mass = mass * e
     if n_excluded < 256:
         p = mass / (256 - n_excluded)
         for s in range(256):
@@ -381,7 +332,8 @@ class PpmPredictor(NumbaContextModel):
         super().__init__(options)
 
     def _fresh_state(self) -> State:
-        see_bytes = 2 * _SEE_CELLS * 8
+        see_cells = (self.order + 1) * CELLS_PER_ORDER  # orders 0..order
+        see_bytes = 2 * see_cells * 8
         slot_limit = 1 << table_bits(self.memory, 20, 0.5)  # key 8 + start 4 + distinct 4 + total 4 bytes
         pool_limit = (self.memory - 20 * slot_limit - see_bytes - 8 * _META) // 4
         if pool_limit < 2 * _RESERVE:
@@ -397,7 +349,7 @@ class PpmPredictor(NumbaContextModel):
             np.zeros(slots, dtype=np.int64),
             *(np.zeros(slots, dtype=np.int32) for _ in range(3)),
             np.zeros(min(pool_limit, 4 * _START_SLOTS), dtype=np.int32),
-            np.zeros(2 * _SEE_CELLS, dtype=np.float64),
+            np.zeros(2 * see_cells, dtype=np.float64),
             meta,
         )
 
