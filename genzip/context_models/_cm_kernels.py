@@ -47,6 +47,8 @@ LR = RECIP + SM_LIMIT + 1
 SQUASH = LR + 1
 #: the squash table covers [-SQUASH_RANGE, SQUASH_RANGE] in steps of 1 / SQUASH_STEPS
 SQUASH_RANGE, SQUASH_STEPS = 16, 128
+#: a second nibble reached with less probability than this is not modelled: its 15 bits are
+#: coin flips (most of a full distribution's work saved, at most 4 bits x 16 x RARE_NIBBLE lost)
 RARE_NIBBLE = 1.0 / 16384.0
 
 # meta layout
@@ -208,13 +210,10 @@ def _path(p1: np.ndarray, node: int) -> float:
 
 
 @njit(cache=True, inline="always")
-def _nibble_bases(ht: np.ndarray, ctx: np.ndarray, bases: np.ndarray, high: int, reach: float) -> None:
-    """Slots for the second nibble after `high`; a nibble reached with probability below
-    `RARE_NIBBLE` is predicted by order 0 alone (no table walk: that is most of the cost of a
-    full distribution, for a loss of at most a few bits per RARE_NIBBLE of probability)."""
-    rare = reach < RARE_NIBBLE
+def _nibble_bases(ht: np.ndarray, ctx: np.ndarray, bases: np.ndarray, high: int) -> None:
+    """Slots of the second nibble after the first nibble `high`."""
     for i in range(N_CTX):
-        bases[i] = len(ht) - 16 if rare and i > 0 else _find(ht, _nibble_hash(ctx[i], high))
+        bases[i] = _find(ht, _nibble_hash(ctx[i], high))
 
 
 @njit(cache=True)
@@ -229,11 +228,15 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
         nodes[j - 1, 0], nodes[j - 1, 1], nodes[j - 1, 2] = j, j, d
     _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
     for high in range(16):
-        _nibble_bases(ht, ctx, bases, high, _path(p1, 16 | high))
+        rare = _path(p1, 16 | high) < RARE_NIBBLE
         for j in range(1, 16):
             d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
             nodes[j - 1, 1], nodes[j - 1, 2] = ((16 | high) << d) | (j ^ (1 << d)), 4 + d
-        _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
+            if rare:
+                p1[nodes[j - 1, 1]] = 0.5
+        if not rare:
+            _nibble_bases(ht, ctx, bases, high)
+            _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
     path = np.empty(256, dtype=np.float64)
     path[1] = 1.0
     for c0 in range(1, 128):
@@ -251,16 +254,22 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
     c1 = meta[_HIST] & 255
     prob = 1.0
     c0 = 1
+    rare = False
     for i in range(N_CTX):
         bases[i] = _find(ht, ctx[i])
     for depth in range(8):
         if depth == 4:
-            _nibble_bases(ht, ctx, bases, symbol >> 4, prob)
-        d = depth & 3
-        nodes[0, 0], nodes[0, 1], nodes[0, 2] = (c0 & ((1 << d) - 1)) | (1 << d), c0, depth
-        _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes[:1], xs[depth : depth + 1],
-                 recs[depth : depth + 1], pms[depth : depth + 1], p1)
-        p = p1[c0]
+            rare = prob < RARE_NIBBLE
+            _nibble_bases(ht, ctx, bases, symbol >> 4)
+        if rare:
+            p = 0.5
+            recs[depth, N_CTX + 1] = -1  # nothing to learn from a guess
+        else:
+            d = depth & 3
+            nodes[0, 0], nodes[0, 1], nodes[0, 2] = (c0 & ((1 << d) - 1)) | (1 << d), c0, depth
+            _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes[:1], xs[depth : depth + 1],
+                     recs[depth : depth + 1], pms[depth : depth + 1], p1)
+            p = p1[c0]
         bit = (symbol >> (7 - depth)) & 1
         prob *= p if bit else 1.0 - p
         c0 = 2 * c0 + bit
@@ -285,6 +294,8 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
     for depth in range(8):
         bit = (symbol >> (7 - depth)) & 1
         rec = recs[depth]
+        if rec[N_CTX + 1] < 0:
+            continue
         for i in range(N_CTX + 1):
             k = rec[i]
             if k >= 0:
