@@ -35,7 +35,7 @@ class Timing:
     cpu: float
 
 
-def timed(fn, *args):  # type: ignore[no-untyped-def]
+def timed(fn, *args):
     w, c = time.perf_counter(), time.process_time()
     out = fn(*args)
     return out, Timing(time.perf_counter() - w, time.process_time() - c)
@@ -48,7 +48,26 @@ def rate(n: int, t: Timing) -> str:
     return f"{fmt(n / max(t.cpu, 1e-9)):>10} cpu {fmt(n / max(t.wall, 1e-9)):>10} wall"
 
 
-def measure(spec: str, data: bytes, dist_bytes: int) -> dict[str, float]:
+@dataclass
+class Result:
+    bpb: float
+    scored: int  # bytes scored
+    score_t: Timing
+    dist_bytes: int
+    dist_t: Timing
+
+    @property
+    def score(self) -> float:
+        """Scoring speed, bytes per CPU second."""
+        return self.scored / max(self.score_t.cpu, 1e-9)
+
+    @property
+    def dist(self) -> float:
+        """Full-distribution speed, bytes per CPU second."""
+        return self.dist_bytes / max(self.dist_t.cpu, 1e-9)
+
+
+def measure(spec: str, data: bytes, dist_bytes: int) -> Result:
     """bits/byte from scoring all of `data`, and the scoring and full-distribution speeds."""
     import genzip
 
@@ -61,8 +80,7 @@ def measure(spec: str, data: bytes, dist_bytes: int) -> dict[str, float]:
         p.reset()
         m = min(dist_bytes, len(data))
         _, dist_t = timed(lambda: [p.distributions(symbols[i : i + 2048]) for i in range(0, m, 2048)])
-    return {"bpb": float(bits.sum()) / len(data), "score": len(data) / score_t.cpu, "dist": m / dist_t.cpu,
-            "score_t": score_t, "dist_t": dist_t, "m": m}  # type: ignore[dict-item]
+    return Result(float(bits.sum()) / len(data), len(data), score_t, m, dist_t)
 
 
 def baselines(data: bytes) -> dict[str, float]:
@@ -76,58 +94,65 @@ def baselines(data: bytes) -> dict[str, float]:
     }
 
 
-def run_text(name: str, n: int, dist_bytes: int, models: list[str]) -> dict[str, dict[str, float]]:
+def run_text(name: str, n: int, dist_bytes: int, models: list[str]) -> tuple[dict[str, Result], float]:
+    """Every model on `n` bytes of the text `name`, then the baselines; returns the results and PPMd's bits/byte."""
     from genzip.corpus import text
 
     data = text(n, 0, name=name)
     print(f"== {len(data)} bytes of {name} " + ("(tuned on)" if name == "moby-dick" else "(not tuned on)"))
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, Result] = {}
     for spec in models:
         r = measure(spec, data, dist_bytes)
         results[spec] = r
-        print(f"  {spec:28s} {r['bpb']:.4f} bits/byte   scoring {rate(len(data), r['score_t'])}   "  # type: ignore[arg-type]
-              f"full distributions {rate(int(r['m']), r['dist_t'])} [{int(r['m'])} bytes]")  # type: ignore[arg-type]
+        print(
+            f"  {spec:26s} {r.bpb:.4f} bits/byte  scoring {rate(r.scored, r.score_t)}  "
+            f"full distributions {rate(r.dist_bytes, r.dist_t)} [{r.dist_bytes} bytes]"
+        )
     ref = baselines(data)
     for label, bpb in ref.items():
-        print(f"  {label:28s} {bpb:.4f} bits/byte")
+        print(f"  {label:26s} {bpb:.4f} bits/byte")
     ppmd = ref["ppmd order 6, 16 MiB"]
-    print("  relative to ppmd order 6: " + ", ".join(f"{s} {r['bpb'] / ppmd:.3f}x" for s, r in results.items()))
-    results["_ppmd"] = {"bpb": ppmd}
-    return results
+    print("  relative to ppmd order 6: " + ", ".join(f"{s} {r.bpb / ppmd:.3f}x" for s, r in results.items()))
+    return results, ppmd
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--bytes", type=int, default=200_000, help="bytes of each text (default 200 KB)")
-    parser.add_argument("--dist-bytes", type=int, default=32_768, help="bytes for the full-distribution timing")
+    parser.add_argument(
+        "--dist-bytes", type=int, default=32_768, help="bytes for the full-distribution timing"
+    )
     parser.add_argument("--warm", action="store_true", help="use numba's on-disk cache instead of compiling")
     parser.add_argument("--lm", action="store_true", help="also mix:cm+bytelm against its parts on 64 KB")
     args = parser.parse_args()
     if not args.warm:
         os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="genzip-numba-")
     load = os.getloadavg()
-    print(f"genzip context models; python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"load average {load[0]:.1f} (shared machine: compare CPU-time figures)\n")
-    all_results = {name: run_text(name, args.bytes, args.dist_bytes, MODELS) for name in TEXTS}
-    lm: dict[str, dict[str, float]] = {}
+    print(
+        f"genzip context models; python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f} (shared machine: compare CPU-time figures)\n"
+    )
+    runs = {name: run_text(name, args.bytes, args.dist_bytes, MODELS) for name in TEXTS}
+    lm: dict[str, Result] = {}
     if args.lm:
         print()
-        lm = run_text("jargon", 65_536, 4096, ["cm", "bytelm", "mix:cm+bytelm"])
-    r = all_results["jargon"]
-    ppmd = r["_ppmd"]["bpb"]
-    mix_gain = r["mix:ppm+ctw"]["bpb"] / min(r["ppm"]["bpb"], r["ctw"]["bpb"]) - 1
+        lm, _ = run_text("jargon", 65_536, 4096, ["cm", "bytelm", "mix:cm+bytelm"])
+    r, ppmd = runs["jargon"]
+    cm = r["cm"]
+    mix_gain = r["mix:ppm+ctw"].bpb / min(r["ppm"].bpb, r["ctw"].bpb) - 1
     checks = [
-        (f"cm <= 0.90x ppmd order 6 ({r['cm']['bpb'] / ppmd:.3f}x)", r["cm"]["bpb"] <= 0.90 * ppmd),
-        (f"cm <= 0.85x ppmd order 6 (stretch; {r['cm']['bpb'] / ppmd:.3f}x)", r["cm"]["bpb"] <= 0.85 * ppmd),
-        (f"cm scoring >= 300 KB/s cpu ({r['cm']['score'] / 1e3:.0f} KB/s)", r["cm"]["score"] >= 3e5),
-        (f"cm full distributions >= 60 KB/s cpu ({r['cm']['dist'] / 1e3:.0f} KB/s)", r["cm"]["dist"] >= 6e4),
-        (f"ppm <= 1.02x ppmd order 6 ({r['ppm']['bpb'] / ppmd:.3f}x)", r["ppm"]["bpb"] <= 1.02 * ppmd),
+        (f"cm <= 0.90x ppmd order 6 ({cm.bpb / ppmd:.3f}x)", cm.bpb <= 0.90 * ppmd),
+        (f"cm <= 0.85x ppmd order 6 (stretch; {cm.bpb / ppmd:.3f}x)", cm.bpb <= 0.85 * ppmd),
+        (f"cm scoring >= 300 KB/s cpu ({cm.score / 1e3:.0f} KB/s)", cm.score >= 3e5),
+        (f"cm full distributions >= 60 KB/s cpu ({cm.dist / 1e3:.0f} KB/s)", cm.dist >= 6e4),
+        (f"ppm <= 1.02x ppmd order 6 ({r['ppm'].bpb / ppmd:.3f}x)", r["ppm"].bpb <= 1.02 * ppmd),
         (f"mix:ppm+ctw >= 2% below the better part ({mix_gain:+.2%})", mix_gain <= -0.02),
     ]
     if lm:
-        best = min(lm["cm"]["bpb"], lm["bytelm"]["bpb"])
-        checks.append((f"mix:cm+bytelm below both parts ({lm['mix:cm+bytelm']['bpb'] / best - 1:+.2%})",
-                       lm["mix:cm+bytelm"]["bpb"] < best))
+        gain = lm["mix:cm+bytelm"].bpb / min(lm["cm"].bpb, lm["bytelm"].bpb) - 1
+        checks.append((f"mix:cm+bytelm below both parts ({gain:+.2%})", gain < 0))
     print("\ntargets (issue 13), on the Jargon File (not tuned on)")
     for label, ok in checks:
         print(f"  [{'pass' if ok else 'FAIL'}] {label}")

@@ -77,8 +77,9 @@ def _mix_row(probs: np.ndarray, weights: np.ndarray, bayes: bool, out: np.ndarra
 
 
 @njit(cache=True)
-def _learn_row(probs: np.ndarray, mixed: np.ndarray, weights: np.ndarray, bayes: bool, rate: float,
-               symbol: int) -> None:
+def _learn_row(
+    probs: np.ndarray, mixed: np.ndarray, weights: np.ndarray, bayes: bool, rate: float, symbol: int
+) -> None:
     """Update `weights` after `symbol` was seen, given the rows that predicted it."""
     k = probs.shape[0]
     if bayes:
@@ -98,8 +99,16 @@ def _learn_row(probs: np.ndarray, mixed: np.ndarray, weights: np.ndarray, bayes:
 
 
 @njit(cache=True)
-def _mix_block(probs: np.ndarray, symbols: np.ndarray, weights: np.ndarray, bayes: bool, rate: float,
-               select: bool, previous: int, out: np.ndarray) -> None:
+def _mix_block(
+    probs: np.ndarray,
+    symbols: np.ndarray,
+    weights: np.ndarray,
+    bayes: bool,
+    rate: float,
+    select: bool,
+    previous: int,
+    out: np.ndarray,
+) -> None:
     """Rows for a block: probs (n, k, 256) -> out (n, 256), learning after each symbol."""
     for t in range(len(symbols)):
         w = weights[_byte_class(previous) if select else 0]
@@ -111,8 +120,14 @@ def _mix_block(probs: np.ndarray, symbols: np.ndarray, weights: np.ndarray, baye
 class MixPredictor(SequencePredictor):
     """Online mixture of byte predictors; see the module docstring."""
 
-    def __init__(self, options: RuntimeOptions, components: list[SequencePredictor], method: str = "geometric",
-                 rate: float = 0.02, select: str = "none") -> None:
+    def __init__(
+        self,
+        options: RuntimeOptions,
+        components: list[SequencePredictor],
+        method: str = "geometric",
+        rate: float = 0.02,
+        select: str = "none",
+    ) -> None:
         if len(components) < 2:
             raise SpecError("mix: needs at least two components (mix:A+B)")
         for c in components:

@@ -371,7 +371,9 @@ def test_cli_list_sample_score_and_round_trip(tmp_path) -> None:
     assert listing.exit_code == 0
     for name in ("ctw", "ppm", "order"):
         assert name in listing.output
-    sampled = runner.invoke(app, ["sample", "-c", "ctw:memory=4m", "--prompt", "Call me", "-n", "20", "--seed", "1"])
+    sampled = runner.invoke(
+        app, ["sample", "-c", "ctw:memory=4m", "--prompt", "Call me", "-n", "20", "--seed", "1"]
+    )
     assert sampled.exit_code == 0 and len(sampled.stdout_bytes) >= 20
     source = tmp_path / "moby.txt"
     source.write_bytes(TEXT)

@@ -56,7 +56,9 @@ def test_round_trip_and_contract(options: str) -> None:
     spec = f"mix:{options}{PARTS}"
     assert genzip.decompress(genzip.compress(TEXT, spec)) == TEXT
     with genzip.predictor(spec) as p:
-        out = assert_batched_equals_stepping(p, np.frombuffer(TEXT[:300], np.uint8).astype(np.int64), TEXT[500:700])
+        out = assert_batched_equals_stepping(
+            p, np.frombuffer(TEXT[:300], np.uint8).astype(np.int64), TEXT[500:700]
+        )
     assert np.all(out > 0)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
 
@@ -85,7 +87,9 @@ def test_cli_round_trip_and_listing(tmp_path: Path) -> None:
     source, packed, unpacked = tmp_path / "in.txt", tmp_path / "in.gz", tmp_path / "out.txt"
     source.write_bytes(TEXT[:400])
     runner = CliRunner()
-    assert runner.invoke(app, ["compress", str(source), "-o", str(packed), "-c", f"mix:{PARTS}"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["compress", str(source), "-o", str(packed), "-c", f"mix:{PARTS}"]).exit_code == 0
+    )
     assert runner.invoke(app, ["decompress", str(packed), "-o", str(unpacked)]).exit_code == 0
     assert unpacked.read_bytes() == source.read_bytes()
     listing = runner.invoke(app, ["list"])
@@ -95,18 +99,31 @@ def test_cli_round_trip_and_listing(tmp_path: Path) -> None:
 COMPONENTS = st.sampled_from(["ppm", "ctw", "cm", "order", "gzip", "zstd"])
 OPTIONS = st.fixed_dictionaries(
     {},
-    optional={"method": st.sampled_from(["geometric", "bayes"]), "rate": st.floats(0, 1).map(lambda r: round(r, 3)),
-              "select": st.sampled_from(["none", "byte-class"])},
+    optional={
+        "method": st.sampled_from(["geometric", "bayes"]),
+        "rate": st.floats(0, 1).map(lambda r: round(r, 3)),
+        "select": st.sampled_from(["none", "byte-class"]),
+    },
 )
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(COMPONENTS, min_size=2, max_size=4), OPTIONS, st.lists(st.integers(1, 5), min_size=4, max_size=4))
-def test_nested_spec_canonical_round_trip(names: list[str], options: dict[str, object], levels: list[int]) -> None:
+@given(
+    st.lists(COMPONENTS, min_size=2, max_size=4), OPTIONS, st.lists(st.integers(1, 5), min_size=4, max_size=4)
+)
+def test_nested_spec_canonical_round_trip(
+    names: list[str], options: dict[str, object], levels: list[int]
+) -> None:
     parts = []
-    for name, level in zip(names, levels):
-        own = {"ppm": f"order={level}", "ctw": f"depth={level}", "order": f"k={level}", "gzip": f"level={level}",
-               "zstd": f"level={level}", "cm": "memory=16m"}[name]
+    for name, level in zip(names, levels[: len(names)], strict=True):
+        own = {
+            "ppm": f"order={level}",
+            "ctw": f"depth={level}",
+            "order": f"k={level}",
+            "gzip": f"level={level}",
+            "zstd": f"level={level}",
+            "cm": "memory=16m",
+        }[name]
         parts.append(f"{name}:{own}" if level % 2 else name)
     head = ",".join(f"{k}={v}" for k, v in options.items())
     spec = "mix:" + (head + "+" if head else "") + "+".join(parts)
@@ -114,7 +131,7 @@ def test_nested_spec_canonical_round_trip(names: list[str], options: dict[str, o
     canonical = canonical_spec(entry, values)
     assert canonical_spec(*parse_spec(canonical)) == canonical
     assert len(values["components"]) == len(names)
-    for name, component in zip(names, values["components"]):
+    for name, component in zip(names, values["components"], strict=True):
         assert component == canonical_spec(*parse_spec(component)) and component.startswith(name + ":")
     for key, value in options.items():
         assert values[key] == value

@@ -67,7 +67,7 @@ def _hash(v: int, k: int) -> int:
     h = np.uint64(v) * _M1 + np.uint64(k + 1) * _M2
     h = (h ^ (h >> np.uint64(30))) * _M2
     h = (h ^ (h >> np.uint64(27))) * _M3
-    return np.int64(h ^ (h >> np.uint64(31)))
+    return int(np.int64(h ^ (h >> np.uint64(31))))
 
 
 @njit(cache=True, inline="always")
@@ -124,7 +124,7 @@ def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1):  # type: ignore[no-untyped-def]
+def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1):
     """p(next bit = 1) at the tree nodes `nodes` of one nibble, into `p1[node]`.
 
     nodes: rows of (slot offset j, tree node c0, depth). Per node row n: inputs x[n], and
@@ -217,7 +217,7 @@ def _nibble_bases(ht: np.ndarray, ctx: np.ndarray, bases: np.ndarray, high: int)
 
 
 @njit(cache=True)
-def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, scratch):  # type: ignore[no-untyped-def]
+def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, scratch):
     """All 256 next-byte probabilities from the current state, without changing it."""
     x, rec, bases, p1, dots, nodes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
     c1 = meta[_HIST] & 255
@@ -248,7 +248,7 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
 
 
 @njit(cache=True)
-def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, scratch):  # type: ignore[no-untyped-def]
+def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, scratch):
     """Predict the 8 bits of `symbol` (as `dist_into` does), then learn them; returns p(symbol)."""
     xs, recs, bases, p1, pms, nodes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
     c1 = meta[_HIST] & 255
@@ -267,8 +267,23 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
         else:
             d = depth & 3
             nodes[0, 0], nodes[0, 1], nodes[0, 2] = (c0 & ((1 << d) - 1)) | (1 << d), c0, depth
-            _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes[:1], xs[depth : depth + 1],
-                     recs[depth : depth + 1], pms[depth : depth + 1], p1)
+            _predict(
+                ht,
+                smp,
+                mw,
+                apm1,
+                apm2,
+                tabs,
+                buf,
+                meta,
+                bases,
+                c1,
+                nodes[:1],
+                xs[depth : depth + 1],
+                recs[depth : depth + 1],
+                pms[depth : depth + 1],
+                p1,
+            )
             p = p1[c0]
         bit = (symbol >> (7 - depth)) & 1
         prob *= p if bit else 1.0 - p
@@ -279,7 +294,7 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
 
 
 @njit(cache=True)
-def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms):  # type: ignore[no-untyped-def]
+def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms):
     """Bit histories, state maps, mixer weights and APMs learn the 8 bits of `symbol`."""
     lr = tabs[LR] * (1.0 + 3.0 * 16384.0 / (16384.0 + meta[_POS]))
     for i in range(N_CTX):
@@ -309,7 +324,7 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
         ws, ws2, ws3 = rec[N_CTX + 1], rec[N_CTX + 2], rec[N_CTX + 5]
         f = FINAL + 3 * ((symbol | 256) >> (8 - depth))
         d1, d2, d3 = pms[depth, 0], pms[depth, 1], pms[depth, 2]
-        errf = (bit - _squash(tabs, min(max(mw[f] * d1 + mw[f + 1] * d2 + mw[f + 2] * d3, -15.0), 15.0)))
+        errf = bit - _squash(tabs, min(max(mw[f] * d1 + mw[f + 1] * d2 + mw[f + 2] * d3, -15.0), 15.0))
         errf *= FINAL_RATE
         mw[f] += errf * d1
         mw[f + 1] += errf * d2
@@ -325,7 +340,7 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
 
 
 @njit(cache=True)
-def _learn_byte(buf, mt, ctx, meta, symbol):  # type: ignore[no-untyped-def]
+def _learn_byte(buf, mt, ctx, meta, symbol):
     """History, word hashes, the match model and the next byte's context hashes."""
     bmask = len(buf) - 1
     pos = meta[_POS]
@@ -365,20 +380,26 @@ def _learn_byte(buf, mt, ctx, meta, symbol):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _scratch():  # type: ignore[no-untyped-def]
+def _scratch():
     """Work arrays: inputs, records and dot products of up to 15 nodes (one nibble; the first 8
     rows are the 8 bits of a byte in `observe`), slot bases, node probabilities, node rows."""
-    return (np.empty((15, N_IN), np.float64), np.empty((15, N_IN + 5), np.int64), np.empty(N_CTX, np.int64),
-            np.empty(256, np.float64), np.empty((15, 3), np.float64), np.empty((15, 3), np.int64))
+    return (
+        np.empty((15, N_IN), np.float64),
+        np.empty((15, N_IN + 5), np.int64),
+        np.empty(N_CTX, np.int64),
+        np.empty(256, np.float64),
+        np.empty((15, 3), np.float64),
+        np.empty((15, 3), np.int64),
+    )
 
 
 @njit(cache=True)
-def dist(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out):  # type: ignore[no-untyped-def]
+def dist(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out):
     dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, _scratch())
 
 
 @njit(cache=True)
-def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, out):  # type: ignore[no-untyped-def]
+def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, out):
     scratch = _scratch()
     for i in range(len(symbols)):
         dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out[i], scratch)
@@ -387,16 +408,17 @@ def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symb
 
 
 @njit(cache=True)
-def score(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, bits):  # type: ignore[no-untyped-def]
+def score(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, bits):
     scratch = _scratch()
     for i in range(len(symbols)):
-        bits[i] = -np.log2(observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i],
-                                   scratch))
+        bits[i] = -np.log2(
+            observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
+        )
     return len(symbols)
 
 
 @njit(cache=True)
-def learn(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols):  # type: ignore[no-untyped-def]
+def learn(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols):
     scratch = _scratch()
     for i in range(len(symbols)):
         observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)

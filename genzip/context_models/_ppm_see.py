@@ -25,8 +25,17 @@ CELLS_PER_ORDER = 5 * 8 * 2 * 2 * 3 * 2
 
 
 @njit(cache=True, inline="always")
-def see_cell(hkey: np.ndarray, hnsym: np.ndarray, hist: int, k: int, distinct: int, total: int, first: bool,
-             last_hit: int, known: int) -> int:
+def see_cell(
+    hkey: np.ndarray,
+    hnsym: np.ndarray,
+    hist: int,
+    k: int,
+    distinct: int,
+    total: int,
+    first: bool,
+    last_hit: int,
+    known: int,
+) -> int:
     """Index in the SEE table of a context of order k with `known` bytes in all, of which
     `distinct` (counting `total`) are not excluded."""
     d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)

@@ -66,7 +66,9 @@ def bit_history_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n0, n1 = states[i]
         row = []
         for bit in (0, 1):
-            nxt = (_discount(n0), min(n1 + 1, _COUNT_CAP)) if bit else (min(n0 + 1, _COUNT_CAP), _discount(n1))
+            nxt = (
+                (_discount(n0), min(n1 + 1, _COUNT_CAP)) if bit else (min(n0 + 1, _COUNT_CAP), _discount(n1))
+            )
             if nxt not in index:
                 index[nxt] = len(states)
                 states.append(nxt)

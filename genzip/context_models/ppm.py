@@ -73,8 +73,16 @@ def _alloc(pool: np.ndarray, meta: np.ndarray, size_class: int) -> int:
 
 
 @njit(cache=True)
-def _add_symbol(hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-                meta: np.ndarray, slot: int, symbol: int, count: int) -> None:
+def _add_symbol(
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    meta: np.ndarray,
+    slot: int,
+    symbol: int,
+    count: int,
+) -> None:
     n = hnsym[slot]
     if n == 0:
         hstart[slot] = _alloc(pool, meta, 0)
@@ -107,8 +115,15 @@ def _increment(htot: np.ndarray, pool: np.ndarray, start: int, n: int, slot: int
 
 
 @njit(cache=True)
-def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray,
-               pool: np.ndarray, meta: np.ndarray, symbol: int) -> None:
+def _learn_one(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    meta: np.ndarray,
+    symbol: int,
+) -> None:
     """Update exclusion: raise the count where the byte is found, add it to the longer contexts.
 
     A byte added to a longer context inherits a starting count from the
@@ -147,8 +162,16 @@ def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
 
 
 @njit(cache=True)
-def _flush(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-           see: np.ndarray, meta: np.ndarray, excluded: np.ndarray) -> None:
+def _flush(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    see: np.ndarray,
+    meta: np.ndarray,
+    excluded: np.ndarray,
+) -> None:
     """Forget all statistics, then relearn the last `order` bytes (like a fresh reset)."""
     hist = meta[_HIST]
     keep = min(meta[_ORDER], meta[_SEEN])
@@ -196,8 +219,17 @@ def _tally(pool: np.ndarray, start: int, end: int, excluded: np.ndarray, symbol:
 
 
 @njit(cache=True)
-def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-          see: np.ndarray, meta: np.ndarray, symbol: int, excluded: np.ndarray) -> float:
+def _walk(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    see: np.ndarray,
+    meta: np.ndarray,
+    symbol: int,
+    excluded: np.ndarray,
+) -> float:
     """p(symbol), updating the SEE cells of the contexts it passes through."""
     hist = meta[_HIST]
     top = min(meta[_ORDER], meta[_SEEN])
@@ -224,8 +256,17 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
 
 
 @njit(cache=True)
-def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-               see: np.ndarray, meta: np.ndarray, out: np.ndarray, excluded: np.ndarray) -> None:
+def _dist_into(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    see: np.ndarray,
+    meta: np.ndarray,
+    out: np.ndarray,
+    excluded: np.ndarray,
+) -> None:
     """Full 256-way distribution, same arithmetic as `_walk`; the one code path for every row."""
     hist = meta[_HIST]
     top = min(meta[_ORDER], meta[_SEEN])
@@ -255,8 +296,17 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
 
 
 @njit(cache=True)
-def _observe(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-             see: np.ndarray, meta: np.ndarray, symbol: int, excluded: np.ndarray) -> float:
+def _observe(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    see: np.ndarray,
+    meta: np.ndarray,
+    symbol: int,
+    excluded: np.ndarray,
+) -> float:
     """Observe one byte (SEE update, then counts); returns the probability it had."""
     p = _walk(hkey, hstart, hnsym, htot, pool, see, meta, symbol, excluded)
     _learn_one(hkey, hstart, hnsym, htot, pool, meta, symbol)
@@ -276,7 +326,7 @@ def _needs_room(hkey: np.ndarray, pool: np.ndarray, meta: np.ndarray) -> bool:
 
 
 @njit(cache=True)
-def _rehash(hkey, hstart, hnsym, htot, new_key, new_start, new_nsym, new_tot):  # type: ignore[no-untyped-def]
+def _rehash(hkey, hstart, hnsym, htot, new_key, new_start, new_nsym, new_tot):
     for i in range(len(hkey)):
         if hkey[i] != 0:
             j = probe(new_key, hkey[i])
@@ -287,12 +337,12 @@ def _rehash(hkey, hstart, hnsym, htot, new_key, new_start, new_nsym, new_tot):  
 
 
 @njit(cache=True)
-def _dist(hkey, hstart, hnsym, htot, pool, see, meta, out):  # type: ignore[no-untyped-def]
+def _dist(hkey, hstart, hnsym, htot, pool, see, meta, out):
     _dist_into(hkey, hstart, hnsym, htot, pool, see, meta, out, np.zeros(256, dtype=np.bool_))
 
 
 @njit(cache=True)
-def _dists(hkey, hstart, hnsym, htot, pool, see, meta, symbols, out):  # type: ignore[no-untyped-def]
+def _dists(hkey, hstart, hnsym, htot, pool, see, meta, symbols, out):
     excluded = np.zeros(256, dtype=np.bool_)
     for i in range(len(symbols)):
         if _needs_room(hkey, pool, meta):
@@ -303,7 +353,7 @@ def _dists(hkey, hstart, hnsym, htot, pool, see, meta, symbols, out):  # type: i
 
 
 @njit(cache=True)
-def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):  # type: ignore[no-untyped-def]
+def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):
     excluded = np.zeros(256, dtype=np.bool_)
     for i in range(len(symbols)):
         if _needs_room(hkey, pool, meta):
@@ -313,7 +363,7 @@ def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):  # type: 
 
 
 @njit(cache=True)
-def _learn(hkey, hstart, hnsym, htot, pool, see, meta, symbols):  # type: ignore[no-untyped-def]
+def _learn(hkey, hstart, hnsym, htot, pool, see, meta, symbols):
     return _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, np.empty(len(symbols)))
 
 
@@ -357,7 +407,10 @@ class PpmPredictor(NumbaContextModel):
         hkey, hstart, hnsym, htot, pool, see, meta = self._state
         if meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] and len(hkey) < meta[_SLOT_LIMIT]:
             size = 2 * len(hkey)
-            bigger = (np.zeros(size, np.int64), *(np.zeros(size, np.int32) for _ in range(3)))
+            bigger: tuple[np.ndarray, ...] = (
+                np.zeros(size, np.int64),
+                *(np.zeros(size, np.int32) for _ in range(3)),
+            )
             _rehash(hkey, hstart, hnsym, htot, *bigger)
             hkey, hstart, hnsym, htot = bigger
             meta[_MAX_CTX] = int(size * 0.6)
