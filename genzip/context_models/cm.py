@@ -9,22 +9,27 @@ decision, inputs in the stretch domain (ln p / (1 - p)) come from:
   and the 15 nodes of that nibble); a slot byte is a *bit-history state*, a
   pair of bounded counts (n0, n1) where a new bit discounts the opposite count
   (nonstationary), and a per-context *state map* learns the real p(1) of each
-  state (adaptive rate 1/(n + 1.5), n up to 1023);
+  state (adaptive rate 1/(n + 1.5), n up to 255);
 * a match model: the longest recent repeat (found through a hash of the last 6
   bytes) predicts the next bit of the byte that followed it, through a state
   map keyed by (match length, expected bit);
 * a bias.
 
-A logistic mixer combines them with weights selected by (match state, partial
-byte) and trained online to minimise code length; two APM/SSE stages refine
-its output, keyed by the partial byte and by (partial byte, previous byte),
-and the final p is 1/2 mixer + 1/4 each APM.
+Three logistic mixers combine them, each with weights selected by its own
+small context and trained online to minimise code length: (match state x
+partial byte), (previous byte x bit position) and (how many of orders 1-6
+have seen this node x match state x bit position); a final 3-input mixer,
+selected by the partial byte, weighs their outputs. Two APM/SSE stages refine
+the result, keyed by the partial byte and by (partial byte, previous byte);
+the final p is 0.4 mixer + 0.2 APM1 + 0.4 APM2.
 
 All predictions of a byte are made from the state at the start of the byte
 and the byte's 8 updates are applied after it (see `_cm_kernels`), so a full
 256-way distribution is one read-only walk of the tree, and the encoder's
-batched rows are bit-identical to the decoder's steps. Integer tables, float64
-mixing, no fastmath.
+batched rows are bit-identical to the decoder's steps. A second nibble that
+is reached with probability below 2^-14 is not modelled (its bits are coin
+flips): that halves the work of a full distribution for at most 0.004
+bits/byte. Integer tables, float64 mixing, no fastmath.
 
 Memory: `memory` bytes in all. Half goes to the slot table (3-way associative;
 a new context replaces the least-used candidate), an eighth (at most 16 MiB)
