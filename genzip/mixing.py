@@ -125,8 +125,8 @@ class MixPredictor(SequencePredictor):
         options: RuntimeOptions,
         components: list[SequencePredictor],
         method: str = "geometric",
-        rate: float = 0.02,
-        select: str = "none",
+        rate: float = 0.005,
+        select: str = "byte-class",
     ) -> None:
         if len(components) < 2:
             raise SpecError("mix: needs at least two components (mix:A+B)")

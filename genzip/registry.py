@@ -287,9 +287,9 @@ ENTRIES: dict[str, Entry] = {
                       positional=True),
                 Param("method", str, "geometric", "geometric: p ~ prod p_i^w_i, weights by gradient descent; "
                       "bayes: posterior-weighted sum with fixed share", choices=("geometric", "bayes")),
-                Param("rate", float, 0.02, "learning rate (geometric) or fixed share (bayes)", minimum=0,
+                Param("rate", float, 0.005, "learning rate (geometric) or fixed share (bayes)", minimum=0,
                       maximum=1),
-                Param("select", str, "none", "one weight vector, or one per class of the previous byte",
+                Param("select", str, "byte-class", "one weight vector, or one per class of the previous byte",
                       choices=("none", "byte-class")),
             ),
             nested=True,
