@@ -26,8 +26,6 @@ from numba import njit
 from .errors import InputError, SpecError
 from .predictor import PROBABILITY_FLOOR, RuntimeOptions, SequencePredictor
 
-METHODS = ("geometric", "bayes")
-SELECTS = ("none", "byte-class")
 #: mixture weights are clamped to this range (geometric), keeping the exponentials finite
 _W_MAX = 8.0
 
