@@ -1,7 +1,11 @@
 """The predictor registry: spec strings in, predictors out.
 
 A spec is ``name`` or ``name:key=value,key=value``; an entry may declare one
-positional parameter (``hf:/path/to/model``). Every entry names the class that
+positional parameter (``hf:/path/to/model``). A *nested* entry (``mix``) takes
+whole specs as components, separated by ``+``, optionally after its own
+options: ``mix:ppm:order=6+ctw:depth=8`` or ``mix:method=bayes+ppm+ctw`` (the
+first segment is the options when its text before any ``:`` contains ``=``,
+which no predictor name does). Every entry names the class that
 implements it as ``"module:Class"`` so that listing and parsing specs never
 imports heavy libraries (torch is only imported when a model is built).
 
@@ -106,6 +110,7 @@ class Kind(StrEnum):
     COMPRESSOR = "compressor"
     CONTEXT_MODEL = "context model"
     LANGUAGE_MODEL = "language model"
+    MIXTURE = "mixture"  # mix:A+B, made of other predictors
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ class Entry:
     summary: str
     kind: Kind  # a plain string naming a kind is accepted and converted (an unknown one is an error)
     params: tuple[Param, ...] = field(default_factory=tuple)
+    nested: bool = False  # takes component specs: name:[options+]A+B+...
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", Kind(self.kind))
@@ -244,7 +250,18 @@ ENTRIES: dict[str, Entry] = {
             (
                 Param("order", int, 5, "longest context in bytes", minimum=0, maximum=7),
                 Param("memory", int, 256 << 20, "table bytes; when full, the model restarts (PPMd restart)",
-                      minimum=1 << 16),
+                      minimum=1 << 17),
+            ),
+        ),
+        Entry(
+            "cm",
+            "genzip.context_models.cm:CmPredictor",
+            "bitwise context mixing (lpaq-like): orders 0-6, word, bigram, sparse and match models, "
+            "bit-history states, three mixers, two APMs (numba)",
+            Kind.CONTEXT_MODEL,
+            (
+                Param("memory", int, 64 << 20, "table bytes in all (fixed at reset; new contexts replace the "
+                      "least used)", minimum=8 << 20),
             ),
         ),
         Entry(
@@ -258,6 +275,24 @@ ENTRIES: dict[str, Entry] = {
                       minimum=1e-6, maximum=100),
                 Param("memory", int, 64 << 20, "table bytes; when full, the model restarts", minimum=1 << 16),
             ),
+        ),
+        Entry(
+            "mix",
+            "genzip.mixing:MixPredictor",
+            "online mixture of byte predictors: mix:A+B+..., its options first: mix:method=bayes+A+B "
+            "(components are full specs; '+' separates them)",
+            Kind.MIXTURE,
+            (
+                Param("components", str, None, "component specs separated by '+' (mix:ppm:order=6+ctw)",
+                      positional=True),
+                Param("method", str, "geometric", "geometric: p ~ prod p_i^w_i, weights by gradient descent; "
+                      "bayes: posterior-weighted sum with fixed share", choices=("geometric", "bayes")),
+                Param("rate", float, 0.005, "learning rate (geometric) or fixed share (bayes)", minimum=0,
+                      maximum=1),
+                Param("select", str, "byte-class", "one weight vector, or one per class of the previous byte",
+                      choices=("none", "byte-class")),
+            ),
+            nested=True,
         ),
         # --- language models (hf, smollm2, bytelm) ---
         Entry(
@@ -316,9 +351,11 @@ def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
     if entry is None:
         known = ", ".join(sorted(ENTRIES))
         raise SpecError(f"unknown predictor {name!r}; known: {known}")
+    values: dict[str, Any] = {}
+    if entry.nested:
+        rest, values["components"] = _split_components(entry, rest)
     by_name = {p.name: p for p in entry.params}
     positional = next((p for p in entry.params if p.positional), None)
-    values: dict[str, Any] = {}
     if rest:
         for item in rest.split(","):
             if not item:
@@ -342,16 +379,33 @@ def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
     return entry, values
 
 
+def _split_components(entry: Entry, rest: str) -> tuple[str, tuple[str, ...]]:
+    """A nested spec's own options (or "") and its components' canonical specs."""
+    segments = [s.strip() for s in rest.split("+")]
+    options = segments.pop(0) if segments and "=" in segments[0].partition(":")[0] else ""
+    if len(segments) < 2 or not all(segments):
+        raise SpecError(f"{entry.name}: expected {entry.name}:A+B[+...] (components separated by '+'), got {rest!r}")
+    components = []
+    for segment in segments:
+        inner = ENTRIES.get(segment.partition(":")[0].strip().lower())
+        if inner is not None and inner.nested:
+            raise SpecError(f"{entry.name}: components cannot be nested specs themselves ({segment!r})")
+        components.append(canonical_spec(*parse_spec(segment)))
+    return options, tuple(components)
+
+
 def canonical_spec(entry: Entry, values: dict[str, Any]) -> str:
     """The spec string with every parameter spelled out, in declaration order."""
     parts = []
     for p in entry.params:
         v = values[p.name]
-        if v is None:
+        if v is None or (entry.nested and p.positional):
             continue
         if isinstance(v, bool):
             v = "true" if v else "false"
         parts.append(f"{p.name}={v}")
+    if entry.nested:
+        return entry.name + ":" + "+".join([",".join(parts), *values["components"]])
     return entry.name + (":" + ",".join(parts) if parts else "")
 
 
@@ -359,6 +413,10 @@ def build(spec: str, options: RuntimeOptions | None = None) -> SequencePredictor
     """Build the predictor a spec string describes."""
     entry, values = parse_spec(spec)
     cls = entry.load_class()
-    predictor = cls(options=options or RuntimeOptions(), **values)
-    predictor.spec = canonical_spec(entry, values)
+    options = options or RuntimeOptions()
+    canonical = canonical_spec(entry, values)
+    if entry.nested:
+        values = {**values, "components": [build(c, options) for c in values["components"]]}
+    predictor = cls(options=options, **values)
+    predictor.spec = canonical
     return predictor

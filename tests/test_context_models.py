@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import genzip
 from genzip.cli import app
+from genzip.context_models import _ppm_see as see_module
 from genzip.context_models import ppm as ppm_module
 from genzip.corpus import text
 from genzip.errors import InputError, SpecError
@@ -93,7 +94,7 @@ class PpmReference:
     def __init__(self, order: int) -> None:
         self.order = order
         self.contexts: dict[bytes, dict[int, int]] = {}
-        self.see: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        self.see: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
         self.history = b""
         self.last_hit = 0
 
@@ -104,17 +105,21 @@ class PpmReference:
             if (k, key) in self.contexts:
                 yield k, self.contexts[(k, key)]
 
-    @staticmethod
-    def _cell(k: int, distinct: int, total: int, first: bool, last_hit: int) -> int:
+    def _cell(self, k: int, known: int, distinct: int, total: int, first: bool) -> tuple[int, ...]:
+        """SEE cell: order, distinct (1, 2, 3, 4-7, 8+), log2 total, first context, previous byte
+        predicted first, how many more bytes the next shorter context knows (0, 1-2, 3+), previous
+        byte >= 0x40."""
         d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
-        t = 0
-        while t < 7 and (2 << t) <= total:
-            t += 1
-        return (((k * 5 + d) * 8 + t) * 2 + int(first)) * 2 + last_hit
+        t = min(7, max(0, total.bit_length() - 1))
+        shorter = self.history[len(self.history) - (k - 1) :] if k > 1 else b""
+        wider = 256 - known if k == 0 else len(self.contexts.get((k - 1, shorter), {})) - known
+        w = 0 if wider == 0 else (1 if wider <= 2 else 2)
+        letters = bool(self.history) and self.history[-1] >= 0x40
+        return (k, d, t, first, self.last_hit, w, letters)
 
-    def _escape(self, cell: int, distinct: int, total: int) -> float:
+    def _escape(self, cell: tuple[int, ...], distinct: int, total: int) -> float:
         record = self.see[cell]
-        prior = ppm_module.SEE_PRIOR
+        prior = see_module.SEE_PRIOR
         return (record[0] + prior * distinct / (2.0 * total)) / (record[1] + prior)
 
     def distribution(self) -> np.ndarray:
@@ -127,7 +132,7 @@ class PpmReference:
             if not live:
                 continue
             total, distinct = sum(live.values()), len(live)
-            escape = self._escape(self._cell(k, distinct, total, not excluded, self.last_hit), distinct, total)
+            escape = self._escape(self._cell(k, len(counts), distinct, total, not excluded), distinct, total)
             share = mass * (1.0 - escape) / (total - discount * distinct)
             for s, c in live.items():
                 out[s] = share * (c - discount)
@@ -145,10 +150,10 @@ class PpmReference:
             live = {s: c for s, c in counts.items() if s not in excluded}
             if not live:
                 continue
-            record = self.see[self._cell(k, len(live), sum(live.values()), not excluded, self.last_hit)]
+            record = self.see[self._cell(k, len(counts), len(live), sum(live.values()), not excluded)]
             record[1] += 1.0
             record[0] += 0.0 if symbol in live else 1.0
-            if record[1] > ppm_module.SEE_LIMIT:
+            if record[1] > see_module.SEE_LIMIT:
                 record[0] *= 0.5
                 record[1] *= 0.5
             if symbol in live:
@@ -287,7 +292,7 @@ def test_bad_symbols_and_specs() -> None:
 
 # ppm flushes after learning the byte that filled it, order-k before taking a new row:
 # either way the model restarts from the last `order` bytes it has seen
-@pytest.mark.parametrize("spec,keep", [("ppm:order=3,memory=64k", 2), ("order:k=2,memory=64k", 2)])
+@pytest.mark.parametrize("spec,keep", [("ppm:order=3,memory=128k", 2), ("order:k=2,memory=64k", 2)])
 def test_flush_at_memory_limit_equals_a_fresh_model_on_the_last_bytes(spec: str, keep: int) -> None:
     data = TEXT + TORTURE["random"]
     small = genzip.predictor(spec)
@@ -298,7 +303,7 @@ def test_flush_at_memory_limit_equals_a_fresh_model_on_the_last_bytes(spec: str,
             flushed_at = i
             break
     assert flushed_at is not None, "the limit was never reached"
-    fresh = genzip.predictor(spec.replace("64k", "8m"))
+    fresh = genzip.predictor(spec.replace("128k", "8m").replace("64k", "8m"))
     fresh.reset(data[flushed_at - keep : flushed_at + 1])
     compared = 0
     for byte in data[flushed_at + 1 :]:
@@ -309,7 +314,7 @@ def test_flush_at_memory_limit_equals_a_fresh_model_on_the_last_bytes(spec: str,
         if small.limit_events > 1:  # the next flush
             break
     assert compared > 50 and small.limit_events == 2
-    assert small.memory_bytes() <= 64 << 10
+    assert small.memory_bytes() <= int(spec.split("memory=")[1][:-1]) << 10
 
 
 def test_ctw_evicts_within_a_fixed_table() -> None:
@@ -366,7 +371,9 @@ def test_cli_list_sample_score_and_round_trip(tmp_path) -> None:
     assert listing.exit_code == 0
     for name in ("ctw", "ppm", "order"):
         assert name in listing.output
-    sampled = runner.invoke(app, ["sample", "-c", "ctw:memory=4m", "--prompt", "Call me", "-n", "20", "--seed", "1"])
+    sampled = runner.invoke(
+        app, ["sample", "-c", "ctw:memory=4m", "--prompt", "Call me", "-n", "20", "--seed", "1"]
+    )
     assert sampled.exit_code == 0 and len(sampled.stdout_bytes) >= 20
     source = tmp_path / "moby.txt"
     source.write_bytes(TEXT)

@@ -14,16 +14,18 @@ The batch kernels return how many symbols they processed: PPM and order-k
 start with small tables and stop early when a table must grow (up to the
 `memory` limit); `_grow` enlarges it and the loop resumes.
 
-`fork()` copies every array, so it costs a memcpy of the tables allocated so
-far (a few ms per 10 MiB): cheap for a young model or a small `memory`
-setting, about a second for CTW's default 196 MiB table.
+`fork()` is copy-on-write: the twin shares the tables, and whichever of the
+sharers first observes a byte copies them (a memcpy of the tables allocated
+so far, a few ms per 10 MiB). So a fork that only asks for `distribution()`
+costs nothing, and one that observes pays the copy once.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +51,8 @@ class NumbaContextModel(SequencePredictor):
     def __init__(self, options: RuntimeOptions) -> None:
         self.options = options
         self._state: State = ()
+        #: how many predictors share `_state` (one list object shared by all of them)
+        self._sharers = [1]
         self.reset(b"")
 
     # -- what subclasses provide -------------------------------------------
@@ -62,6 +66,7 @@ class NumbaContextModel(SequencePredictor):
 
     # -- SequencePredictor -------------------------------------------------
     def reset(self, context: bytes = b"") -> None:
+        self._leave_shared()
         self._state = self._fresh_state()
         if context:
             self._run(type(self)._learn, np.frombuffer(bytes(context), dtype=np.uint8))
@@ -91,6 +96,9 @@ class NumbaContextModel(SequencePredictor):
     def _run(self, kernel: Callable[..., int], data: np.ndarray, out: np.ndarray | None = None) -> None:
         """Run a batch kernel; it returns how many symbols it did, stopping early when the
         tables must grow. Growing never changes a prediction, so where it happens does not matter."""
+        if self._sharers[0] > 1:
+            self._leave_shared()
+            self._state = tuple(a.copy() for a in self._state)
         done = 0
         while True:
             if out is None:
@@ -102,9 +110,14 @@ class NumbaContextModel(SequencePredictor):
             self._grow()
 
     def fork(self) -> NumbaContextModel:
-        twin = copy.copy(self)
-        twin._state = tuple(a.copy() for a in self._state)
+        twin = copy.copy(self)  # shares `_state` and `_sharers`
+        self._sharers[0] += 1
         return twin
+
+    def _leave_shared(self) -> None:
+        """Stop counting as a sharer of the current tables (before replacing or copying them)."""
+        self._sharers[0] -= 1
+        self._sharers = [1]
 
     def fingerprint(self) -> dict[str, Any]:
         """Hash of the exact floats a fresh model produces on a fixed probe.
@@ -113,7 +126,7 @@ class NumbaContextModel(SequencePredictor):
         machine whose maths library rounds differently is caught at decode
         time instead of producing wrong bytes.
         """
-        probe = copy.copy(self)
+        probe = self.fork()
         probe.reset(b"")  # fresh tables (lazily zeroed pages), self is untouched
         rows = probe.distributions(np.frombuffer(_PROBE, dtype=np.uint8))
         return {"probe": hashlib.blake2b(rows.tobytes(), digest_size=8).hexdigest()}

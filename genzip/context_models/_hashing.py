@@ -19,3 +19,9 @@ def probe(hkey: np.ndarray, key: int) -> int:
     while hkey[i] != 0 and hkey[i] != key:
         i = (i + 1) & mask
     return i
+
+
+@njit(cache=True, inline="always")
+def context_key(hist: int, k: int) -> int:
+    """Hash-table key of the order-k context: the last k bytes of `hist`, tagged with k + 1."""
+    return (hist & ((1 << (8 * k)) - 1)) | ((k + 1) << 56)

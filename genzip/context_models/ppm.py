@@ -5,10 +5,7 @@ tried from the longest. In a context whose non-excluded bytes (those not
 already offered by a longer context) have counts c_s summing to T over u
 distinct bytes, the escape probability e starts from Howard's method D,
 u / 2T, and is refined by secondary escape estimation (SEE, as in PPMZ /
-PPMd): a cell keyed by (order, u, log2 T, whether this is the first context
-tried, whether the previous byte was predicted by its first context) counts
-how often such contexts really escaped, shrunk towards u / 2T by
-`SEE_PRIOR` pseudo-observations. The remaining 1 - e is shared in
+PPMd; the cells are described in `_ppm_see`). The remaining 1 - e is shared in
 proportion to c_s - `DISCOUNT`. What escapes from order 0 is spread
 uniformly over the bytes never offered (order -1), so every byte has
 probability > 0 and the 256 entries form a full distribution.
@@ -30,8 +27,7 @@ Memory: the tables start small and double as they fill, up to `memory` bytes
 in all. When the context table (60 % full) or the pool cannot grow any more,
 the model *flushes*: it forgets every statistic, then relearns from the last
 `order` bytes, exactly as a fresh model reset with those bytes as its
-context (PPMd's "restart" policy). A context costs about 40 bytes (hash slot
-at 60 % load plus its entries).
+context (PPMd's "restart" policy). A context costs about 40 bytes (hash slot at 60 % load plus its entries).
 """
 
 from __future__ import annotations
@@ -43,18 +39,16 @@ from ..errors import SpecError
 from ..predictor import RuntimeOptions
 from ._base import NumbaContextModel, State, table_bits
 from ._hashing import HISTORY_MASK, probe
+from ._hashing import context_key as _key
+from ._ppm_see import CELLS_PER_ORDER, escape, record, see_cell
 
 MAX_ORDER = 7
 #: a count above this halves every count of the context (adaptivity, bounded counts)
 MAX_COUNT = 1 << 12
 #: a byte new to a context starts at 1 + INHERIT * its share in the context that predicted it
 INHERIT = 8
-#: weight (in observations) of method D's escape estimate inside each SEE cell
-SEE_PRIOR = 4.0
 #: subtracted from every count in a context's symbol estimate (method D: 0.5)
 DISCOUNT = 0.1
-#: SEE cells halve their record beyond this many observations
-SEE_LIMIT = 1024.0
 
 # meta layout
 _HIST, _SEEN, _POOL_USED, _N_CTX, _FLUSHES, _ORDER, _MAX_CTX, _FREE = 0, 1, 2, 3, 4, 5, 6, 7
@@ -64,13 +58,7 @@ _META = _FREE + 12
 #: pool entries kept free so one update can never run out: each of the MAX_ORDER + 1
 #: contexts may move into a new block of at most 256 entries
 _RESERVE = (MAX_ORDER + 1) * 256
-_SEE_CELLS = (MAX_ORDER + 1) * 5 * 8 * 4
 _START_SLOTS = 1 << 12
-
-
-@njit(cache=True, inline="always")
-def _key(hist: int, k: int) -> int:
-    return (hist & ((1 << (8 * k)) - 1)) | ((k + 1) << 56)
 
 
 @njit(cache=True)
@@ -85,8 +73,16 @@ def _alloc(pool: np.ndarray, meta: np.ndarray, size_class: int) -> int:
 
 
 @njit(cache=True)
-def _add_symbol(hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-                meta: np.ndarray, slot: int, symbol: int, count: int) -> None:
+def _add_symbol(
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    meta: np.ndarray,
+    slot: int,
+    symbol: int,
+    count: int,
+) -> None:
     n = hnsym[slot]
     if n == 0:
         hstart[slot] = _alloc(pool, meta, 0)
@@ -119,8 +115,15 @@ def _increment(htot: np.ndarray, pool: np.ndarray, start: int, n: int, slot: int
 
 
 @njit(cache=True)
-def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray,
-               pool: np.ndarray, meta: np.ndarray, symbol: int) -> None:
+def _learn_one(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    meta: np.ndarray,
+    symbol: int,
+) -> None:
     """Update exclusion: raise the count where the byte is found, add it to the longer contexts.
 
     A byte added to a longer context inherits a starting count from the
@@ -159,8 +162,16 @@ def _learn_one(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
 
 
 @njit(cache=True)
-def _flush(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-           see: np.ndarray, meta: np.ndarray, excluded: np.ndarray) -> None:
+def _flush(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    see: np.ndarray,
+    meta: np.ndarray,
+    excluded: np.ndarray,
+) -> None:
     """Forget all statistics, then relearn the last `order` bytes (like a fresh reset)."""
     hist = meta[_HIST]
     keep = min(meta[_ORDER], meta[_SEEN])
@@ -177,23 +188,6 @@ def _flush(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.nda
         symbol = (hist >> (8 * i)) & 255
         _walk(hkey, hstart, hnsym, htot, pool, see, meta, symbol, excluded)
         _learn_one(hkey, hstart, hnsym, htot, pool, meta, symbol)
-
-
-@njit(cache=True, inline="always")
-def _see_bucket(k: int, distinct: int, total: int, first: bool, last_hit: int) -> int:
-    """SEE cell of a context: order, distinct bytes, log2 of the count, first tried or not,
-    and whether the previous byte was predicted by the first context tried."""
-    d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
-    t = 0
-    while t < 7 and (2 << t) <= total:
-        t += 1
-    return ((((k * 5 + d) * 8 + t) * 2 + (1 if first else 0)) * 2 + last_hit) * 2
-
-
-@njit(cache=True, inline="always")
-def _escape(see: np.ndarray, cell: int, distinct: int, total: int) -> float:
-    """Escape probability: the SEE cell's record, shrunk towards method D's u / 2T."""
-    return (see[cell] + SEE_PRIOR * distinct / (2.0 * total)) / (see[cell + 1] + SEE_PRIOR)
 
 
 @njit(cache=True, inline="always")
@@ -225,8 +219,17 @@ def _tally(pool: np.ndarray, start: int, end: int, excluded: np.ndarray, symbol:
 
 
 @njit(cache=True)
-def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-          see: np.ndarray, meta: np.ndarray, symbol: int, excluded: np.ndarray) -> float:
+def _walk(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    see: np.ndarray,
+    meta: np.ndarray,
+    symbol: int,
+    excluded: np.ndarray,
+) -> float:
     """p(symbol), updating the SEE cells of the contexts it passes through."""
     hist = meta[_HIST]
     top = min(meta[_ORDER], meta[_SEEN])
@@ -238,28 +241,32 @@ def _walk(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndar
         total, distinct, count = _tally(pool, start, end, excluded, symbol)
         if distinct == 0:
             continue
-        cell = _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT])
-        escape = _escape(see, cell, distinct, total)
-        see[cell + 1] += 1.0
-        if count == 0:
-            see[cell] += 1.0
-        if see[cell + 1] > SEE_LIMIT:
-            see[cell] *= 0.5
-            see[cell + 1] *= 0.5
+        cell = see_cell(hkey, hnsym, hist, k, distinct, total, n_excluded == 0, meta[_LAST_HIT], end - start)
+        e = escape(see, cell, distinct, total)
+        record(see, cell, count == 0)
         if count > 0:
             meta[_LAST_HIT] = 1 if n_excluded == 0 else 0
-            return mass * (1.0 - escape) / (total - DISCOUNT * distinct) * (count - DISCOUNT)
+            return mass * (1.0 - e) / (total - DISCOUNT * distinct) * (count - DISCOUNT)
         for j in range(start, end):
             excluded[pool[j] & 255] = True
         n_excluded += distinct
-        mass = mass * escape
+        mass = mass * e
     meta[_LAST_HIT] = 0
     return mass / (256 - n_excluded)
 
 
 @njit(cache=True)
-def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-               see: np.ndarray, meta: np.ndarray, out: np.ndarray, excluded: np.ndarray) -> None:
+def _dist_into(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    see: np.ndarray,
+    meta: np.ndarray,
+    out: np.ndarray,
+    excluded: np.ndarray,
+) -> None:
     """Full 256-way distribution, same arithmetic as `_walk`; the one code path for every row."""
     hist = meta[_HIST]
     top = min(meta[_ORDER], meta[_SEEN])
@@ -271,15 +278,16 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
         total, distinct, _ = _tally(pool, start, end, excluded, -1)
         if distinct == 0:
             continue
-        escape = _escape(see, _see_bucket(k, distinct, total, n_excluded == 0, meta[_LAST_HIT]), distinct, total)
-        share = mass * (1.0 - escape) / (total - DISCOUNT * distinct)
+        cell = see_cell(hkey, hnsym, hist, k, distinct, total, n_excluded == 0, meta[_LAST_HIT], end - start)
+        e = escape(see, cell, distinct, total)
+        share = mass * (1.0 - e) / (total - DISCOUNT * distinct)
         for j in range(start, end):
             s = pool[j] & 255
             if not excluded[s]:
                 out[s] = share * ((pool[j] >> 8) - DISCOUNT)
                 excluded[s] = True
         n_excluded += distinct
-        mass = mass * escape
+        mass = mass * e
     if n_excluded < 256:
         p = mass / (256 - n_excluded)
         for s in range(256):
@@ -288,8 +296,17 @@ def _dist_into(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np
 
 
 @njit(cache=True)
-def _observe(hkey: np.ndarray, hstart: np.ndarray, hnsym: np.ndarray, htot: np.ndarray, pool: np.ndarray,
-             see: np.ndarray, meta: np.ndarray, symbol: int, excluded: np.ndarray) -> float:
+def _observe(
+    hkey: np.ndarray,
+    hstart: np.ndarray,
+    hnsym: np.ndarray,
+    htot: np.ndarray,
+    pool: np.ndarray,
+    see: np.ndarray,
+    meta: np.ndarray,
+    symbol: int,
+    excluded: np.ndarray,
+) -> float:
     """Observe one byte (SEE update, then counts); returns the probability it had."""
     p = _walk(hkey, hstart, hnsym, htot, pool, see, meta, symbol, excluded)
     _learn_one(hkey, hstart, hnsym, htot, pool, meta, symbol)
@@ -309,7 +326,7 @@ def _needs_room(hkey: np.ndarray, pool: np.ndarray, meta: np.ndarray) -> bool:
 
 
 @njit(cache=True)
-def _rehash(hkey, hstart, hnsym, htot, new_key, new_start, new_nsym, new_tot):  # type: ignore[no-untyped-def]
+def _rehash(hkey, hstart, hnsym, htot, new_key, new_start, new_nsym, new_tot):
     for i in range(len(hkey)):
         if hkey[i] != 0:
             j = probe(new_key, hkey[i])
@@ -320,12 +337,12 @@ def _rehash(hkey, hstart, hnsym, htot, new_key, new_start, new_nsym, new_tot):  
 
 
 @njit(cache=True)
-def _dist(hkey, hstart, hnsym, htot, pool, see, meta, out):  # type: ignore[no-untyped-def]
+def _dist(hkey, hstart, hnsym, htot, pool, see, meta, out):
     _dist_into(hkey, hstart, hnsym, htot, pool, see, meta, out, np.zeros(256, dtype=np.bool_))
 
 
 @njit(cache=True)
-def _dists(hkey, hstart, hnsym, htot, pool, see, meta, symbols, out):  # type: ignore[no-untyped-def]
+def _dists(hkey, hstart, hnsym, htot, pool, see, meta, symbols, out):
     excluded = np.zeros(256, dtype=np.bool_)
     for i in range(len(symbols)):
         if _needs_room(hkey, pool, meta):
@@ -336,7 +353,7 @@ def _dists(hkey, hstart, hnsym, htot, pool, see, meta, symbols, out):  # type: i
 
 
 @njit(cache=True)
-def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):  # type: ignore[no-untyped-def]
+def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):
     excluded = np.zeros(256, dtype=np.bool_)
     for i in range(len(symbols)):
         if _needs_room(hkey, pool, meta):
@@ -346,13 +363,8 @@ def _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, bits):  # type: 
 
 
 @njit(cache=True)
-def _learn(hkey, hstart, hnsym, htot, pool, see, meta, symbols):  # type: ignore[no-untyped-def]
-    excluded = np.zeros(256, dtype=np.bool_)
-    for i in range(len(symbols)):
-        if _needs_room(hkey, pool, meta):
-            return i
-        _observe(hkey, hstart, hnsym, htot, pool, see, meta, symbols[i], excluded)
-    return len(symbols)
+def _learn(hkey, hstart, hnsym, htot, pool, see, meta, symbols):
+    return _score(hkey, hstart, hnsym, htot, pool, see, meta, symbols, np.empty(len(symbols)))
 
 
 class PpmPredictor(NumbaContextModel):
@@ -370,7 +382,8 @@ class PpmPredictor(NumbaContextModel):
         super().__init__(options)
 
     def _fresh_state(self) -> State:
-        see_bytes = 2 * _SEE_CELLS * 8
+        see_cells = (self.order + 1) * CELLS_PER_ORDER  # orders 0..order
+        see_bytes = 2 * see_cells * 8
         slot_limit = 1 << table_bits(self.memory, 20, 0.5)  # key 8 + start 4 + distinct 4 + total 4 bytes
         pool_limit = (self.memory - 20 * slot_limit - see_bytes - 8 * _META) // 4
         if pool_limit < 2 * _RESERVE:
@@ -384,11 +397,9 @@ class PpmPredictor(NumbaContextModel):
         meta[_POOL_LIMIT] = pool_limit
         return (
             np.zeros(slots, dtype=np.int64),
-            np.zeros(slots, dtype=np.int32),
-            np.zeros(slots, dtype=np.int32),
-            np.zeros(slots, dtype=np.int32),
+            *(np.zeros(slots, dtype=np.int32) for _ in range(3)),
             np.zeros(min(pool_limit, 4 * _START_SLOTS), dtype=np.int32),
-            np.zeros(2 * _SEE_CELLS, dtype=np.float64),
+            np.zeros(2 * see_cells, dtype=np.float64),
             meta,
         )
 
@@ -396,8 +407,10 @@ class PpmPredictor(NumbaContextModel):
         hkey, hstart, hnsym, htot, pool, see, meta = self._state
         if meta[_N_CTX] + MAX_ORDER + 1 > meta[_MAX_CTX] and len(hkey) < meta[_SLOT_LIMIT]:
             size = 2 * len(hkey)
-            bigger = (np.zeros(size, np.int64), np.zeros(size, np.int32), np.zeros(size, np.int32),
-                      np.zeros(size, np.int32))
+            bigger: tuple[np.ndarray, ...] = (
+                np.zeros(size, np.int64),
+                *(np.zeros(size, np.int32) for _ in range(3)),
+            )
             _rehash(hkey, hstart, hnsym, htot, *bigger)
             hkey, hstart, hnsym, htot = bigger
             meta[_MAX_CTX] = int(size * 0.6)
