@@ -144,9 +144,9 @@ def test_ppmd_is_only_called_in_workers_that_get_replaced(monkeypatch: pytest.Mo
     parent = os.getpid()
     real_compress = pyppmd.compress
 
-    def compress_in_workers_only(*args: object, **kwargs: object) -> bytes:
+    def compress_in_workers_only(*args: Any, **kwargs: Any) -> bytes:
         assert os.getpid() != parent, "pyppmd called in the predictor's own process"
-        return real_compress(*args, **kwargs)  # type: ignore[arg-type]  # forwards pyppmd's own arguments
+        return real_compress(*args, **kwargs)
 
     pools: list[object] = []
     real_pool = workers.ProcessPoolExecutor
