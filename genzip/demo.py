@@ -24,9 +24,9 @@ SCORE_BYTES = 1024
 SAMPLE_BYTES = 120
 TEMPERATURE = 0.5
 #: the paper's naive horizon-1 gzip sampler, then genzip's match-aware lookahead, then the models
-SAMPLERS = ("gzip:resolution=bytes", "gzip:lookahead=16", "ppm", "ctw", "bytelm", "smollm2")
+SAMPLERS = ("gzip:adapter=paper", "gzip:lookahead=16", "ppm", "ctw", "bytelm", "smollm2")
 SCORERS = (
-    "gzip:resolution=bytes",
+    "gzip:adapter=paper",
     "gzip",
     "gzip:lookahead=16,calibrate=true",
     "zstd",
@@ -87,8 +87,8 @@ def main() -> None:
         console.print(f"  {full}", style="dim", markup=False, soft_wrap=True)
     console.print(
         "A compressor's predictor codes each byte from its 256 candidate code lengths "
-        "(resolution=bytes is the paper's formula; the default counts exact bits; lookahead "
-        "and calibrate are genzip's improvements); 'compressor's own' is what the compressor "
+        "(adapter=paper is the paper's formula; the default adds genzip's improvements: exact bits, "
+        "lookahead, calibration, dithering); 'compressor's own' is what the compressor "
         "itself writes for the same bytes."
     )
 

@@ -18,15 +18,16 @@ from genzip.errors import ContainerError, ModelMismatchError
 from .conftest import rewrite_header, torture_inputs
 
 TORTURE = torture_inputs()
-#: every registered real compressor; brotli at a low quality and short context keeps it fast
+#: every registered real compressor with its default adapter; brotli at a low quality and short context,
+#: and the heavily dithered defaults at dither=2, keep it fast
 COMPRESSOR_SPECS = [
     "gzip",
     "zlib",
-    "bz2",
-    "lzma",
-    "zstd",
+    "bz2:dither=2",
+    "lzma:dither=2",
+    "zstd:dither=2",
     "brotli:quality=4,context=64",
-    "ppmd",
+    "ppmd:dither=2",
 ]
 
 
