@@ -29,10 +29,10 @@ __all__ = [
     "shape_distribution",
 ]
 
-#: auto = smc for compressor predictors, symbol for the others
-METHODS = ("auto", "symbol", "sir", "smc")
+#: auto = sequence for compressor predictors, symbol for the others
+METHODS = ("auto", "symbol", "sequence")
 #: what `method="auto"` uses for a compressor when the caller leaves the controls unset (docs/sampling.md)
-COMPRESSOR_DEFAULTS = {"temperature": 1.0, "no_repeat_ngram_size": 20}
+COMPRESSOR_DEFAULTS = {"temperature": 1.0, "no_repeat_ngram_size": 25}
 
 
 def sample(
@@ -65,7 +65,7 @@ def sample(
         raise InputError(f"sampling method must be one of {', '.join(METHODS)}, got {method!r}")
     window = compressor_window(predictor)
     if method == "auto":
-        method = "symbol" if window is None else "smc"
+        method = "symbol" if window is None else "sequence"
     if method != "symbol" and window is None:
         raise InputError(f"method {method} needs a compressor predictor (code lengths); {predictor.spec} is not one")
     defaults = {} if method == "symbol" else COMPRESSOR_DEFAULTS
@@ -83,7 +83,5 @@ def sample(
     if method == "symbol":
         return sample_symbols(predictor, prompt, n, controls, rng, progress)
     assert window is not None
-    if settings is None:
-        settings = SequenceSettings() if method == "smc" else SequenceSettings(resample_every=None)
-    sampler = SequenceSampler(predictor, window, controls, settings)  # type: ignore[arg-type]
+    sampler = SequenceSampler(predictor, window, controls, settings or SequenceSettings())  # type: ignore[arg-type]
     return sampler.sample(prompt, n, rng, progress, predictor.spec)

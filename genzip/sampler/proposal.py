@@ -21,6 +21,8 @@ def _particle_pass(  # pragma: no cover - compiled
     extension: np.ndarray,
     order: int,
     ban_size: int,
+    own_start: int,
+    own_ban_size: int,
     probs: np.ndarray,
     banned: np.ndarray,
     seen: np.ndarray,
@@ -28,7 +30,7 @@ def _particle_pass(  # pragma: no cover - compiled
     """Fill one particle's proposal distribution, banned bytes and seen bytes (rows of length 256)."""
     base = len(history)
     length = base + len(extension)
-    reach = max(order, ban_size - 1)
+    reach = max(order, ban_size - 1, own_ban_size - 1)
     counts = np.zeros((order + 1, 256), dtype=np.float64)
     for j in range(length):
         nxt = history[j] if j < base else extension[j - base]
@@ -46,6 +48,8 @@ def _particle_pass(  # pragma: no cover - compiled
             counts[k, nxt] += 1.0
         if ban_size > 0 and match >= ban_size - 1 and j >= ban_size - 1:
             banned[nxt] = True
+        if own_ban_size > 0 and match >= own_ban_size - 1 and j - (own_ban_size - 1) >= own_start:
+            banned[nxt] = True
     for b in range(256):
         probs[b] = 1.0 / 256.0
     for k in range(order + 1):
@@ -62,7 +66,7 @@ def _particle_pass(  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def proposal_rows(  # pragma: no cover - compiled
-    history: np.ndarray, extensions: np.ndarray, order: int, ban_size: int
+    history: np.ndarray, extensions: np.ndarray, order: int, ban_size: int, own_start: int, own_ban_size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each row of `extensions` (particles, bytes so far): proposal, banned and seen, each (particles, 256)."""
     particles = extensions.shape[0]
@@ -70,5 +74,5 @@ def proposal_rows(  # pragma: no cover - compiled
     banned = np.zeros((particles, 256), dtype=np.bool_)
     seen = np.zeros((particles, 256), dtype=np.bool_)
     for m in range(particles):
-        _particle_pass(history, extensions[m], order, ban_size, probs[m], banned[m], seen[m])
+        _particle_pass(history, extensions[m], order, ban_size, own_start, own_ban_size, probs[m], banned[m], seen[m])
     return probs, banned, seen

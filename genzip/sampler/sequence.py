@@ -47,11 +47,16 @@ class SequenceSettings:
     """The sequence sampler's knobs; the defaults are the measured best for gzip (docs/sampling.md)."""
 
     particles: int = 64
-    horizon: int = 16  # bytes per block (K)
-    commit: int | None = None  # bytes kept per block; None = the whole block
-    resample_every: int | None = None  # None = weights at the block's end only (SIR)
-    proposal_order: int = 5
+    horizon: int = 32  # bytes per block (K)
+    commit: int | None = 16  # bytes kept per block (the rest is lookahead); None = the whole block
+    resample_every: int | None = None  # None = weights at the block's end only (sampling-importance-resampling)
+    proposal_order: int = 8
     proposal_temperature: float = 1.0
+    #: gamma: the target is (p(s) * q(s)^gamma)^(1/T); 0 = the compressor's own joint distribution, 1 = its
+    #: product with the proposal model (the measured best: the order-k model judges how pieces join)
+    proposal_weight: float = 1.0
+    #: no n-gram of this many bytes repeats inside the sample itself (0 = off); the prompt is not counted
+    own_ngram_size: int = 10
 
     def __post_init__(self) -> None:
         if self.particles < 1:
@@ -64,6 +69,10 @@ class SequenceSettings:
             raise InputError(f"resample-every must be >= 1, got {self.resample_every}")
         if not 0 <= self.proposal_order <= 16:
             raise InputError(f"proposal order must be in 0..16, got {self.proposal_order}")
+        if not self.proposal_weight >= 0:
+            raise InputError(f"proposal weight must be >= 0, got {self.proposal_weight}")
+        if self.own_ngram_size < 0:
+            raise InputError(f"own n-gram size must be >= 0, got {self.own_ngram_size}")
         if not self.proposal_temperature > 0:
             raise InputError(f"proposal temperature must be > 0, got {self.proposal_temperature}")
 
@@ -83,9 +92,10 @@ def _systematic(log_weights: np.ndarray, uniform: float) -> np.ndarray:
 class _Block:
     """One block of particles: their bytes, log-weights and last measured lengths."""
 
-    def __init__(self, sampler: SequenceSampler, history: np.ndarray) -> None:
+    def __init__(self, sampler: SequenceSampler, history: np.ndarray, own_start: int) -> None:
         self.sampler = sampler
         self.history = history
+        self.own_start = own_start
         window = sampler.window
         self.context = history[-window:].tobytes() if window else b""
         self.base_length = float(sampler.measure(self.context, [b""])[0])
@@ -97,13 +107,18 @@ class _Block:
     def extend(self, rng: np.random.Generator) -> None:
         """Add one proposed byte to every particle; the proposal's correction goes into the weights."""
         s = self.sampler
-        base, banned, seen = proposal_rows(self.history, self.bytes, s.settings.proposal_order, s.ban_size)
+        settings = s.settings
+        base, banned, seen = proposal_rows(
+            self.history, self.bytes, settings.proposal_order, s.ban_size, self.own_start, settings.own_ngram_size
+        )
         user = shape(base, s.proposal_controls, seen, banned)
         proposal = user if s.settings.proposal_temperature == 1 else shape(user, s.sharpen)
         picks = np.asarray(draw(proposal, rng.random(len(proposal)))).astype(np.int64)
         rows = np.arange(len(picks))
         with np.errstate(divide="ignore"):
-            self.log_weights += np.log(user[rows, picks]) - np.log(base[rows, picks]) - np.log(proposal[rows, picks])
+            log_base = np.log(base[rows, picks])
+            self.log_weights += np.log(user[rows, picks]) - log_base - np.log(proposal[rows, picks])
+            self.log_weights += settings.proposal_weight / s.temperature * log_base
         self.bytes = np.concatenate([self.bytes, picks.astype(np.uint8)[:, None]], axis=1)
 
     def reweight(self) -> None:
@@ -145,10 +160,10 @@ class SequenceSampler:
         self.measurements += len(continuations)
         return np.asarray(self.compressor.code_lengths(context, continuations))
 
-    def block(self, history: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The bytes one block commits after `history`."""
+    def block(self, history: np.ndarray, own_start: int, rng: np.random.Generator) -> np.ndarray:
+        """The bytes one block commits after `history` (the sample so far starts at `own_start`)."""
         settings = self.settings
-        block = _Block(self, history)
+        block = _Block(self, history, own_start)
         every = settings.resample_every or settings.horizon
         for t in range(1, settings.horizon + 1):
             block.extend(rng)
@@ -164,7 +179,7 @@ class SequenceSampler:
         start = len(history)
         with progress_bar(n, f"sample {label}", progress) as advance:
             while len(history) - start < n:
-                kept = self.block(history, rng)
+                kept = self.block(history, start, rng)
                 history = np.concatenate([history, kept])
                 advance(min(len(kept), n - (len(history) - start - len(kept))))
         return history[start : start + n].tobytes()

@@ -57,7 +57,8 @@ def shape(
     repetition penalty, `banned` those the n-gram rule forbids (see `ngram_bans`).
     A ban that would remove every symbol of a row is ignored for that row.
     """
-    logits = np.log(np.asarray(probs, dtype=np.float64))
+    with np.errstate(divide="ignore"):  # a symbol already removed upstream has probability 0
+        logits = np.log(np.asarray(probs, dtype=np.float64))
     if controls.penalises and seen is not None:
         penalty = float(controls.repetition_penalty)  # type: ignore[arg-type]
         penalised = np.where(logits < 0, logits * penalty, logits / penalty)
@@ -68,7 +69,7 @@ def shape(
     if controls.temperature == 0:  # greedy: the limit of softmax, ties shared (broken by the seeded draw)
         best = logits == logits.max(axis=-1, keepdims=True)
         return best / best.sum(axis=-1, keepdims=True)
-    logits = logits / controls.temperature
+    logits = (logits - logits.max(axis=-1, keepdims=True)) / controls.temperature  # the max stays finite
     if controls.top_k is not None and controls.top_k < logits.shape[-1]:
         kth = -np.partition(-logits, controls.top_k - 1, axis=-1)[..., controls.top_k - 1 : controls.top_k]
         logits = np.where(logits < kth, -np.inf, logits)
