@@ -16,11 +16,14 @@ Tuned on moby-dick; jargon is the held-out text.
 
     .venv/bin/python benchmarks/sample_quality.py                    # full run: 10 seeds x 3 prompts x 2 texts
     .venv/bin/python benchmarks/sample_quality.py --seeds 2 --bytes 100 --rows default,smc
+    .venv/bin/python benchmarks/sample_quality.py --texts moby-dick --seeds 6 --rows default \
+        --variant '{"label": "M16", "settings": {"particles": 16}}'      # tuning: extra rows
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -31,10 +34,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genzip import corpus  # noqa: E402
-from genzip.predictor import RuntimeOptions  # noqa: E402
-from genzip.registry import build  # noqa: E402
-from genzip.sampler import SequenceSettings, sample  # noqa: E402
+from genzip import corpus
+from genzip.predictor import RuntimeOptions
+from genzip.registry import build
+from genzip.sampler import SequenceSettings, sample
 
 #: where the prompts start in each text (fractions of its length), one per prompt
 PROMPT_AT = (0.31, 0.52, 0.77)
@@ -138,7 +141,11 @@ def run_row(row: Row, case_list: list[Case], seeds: int, n: int, judge: Judge) -
                 seconds += time.perf_counter() - start
                 produced += len(out)
                 metrics.append(
-                    (judge.bits_per_byte(case.prompt, out), distinct_4grams(out), longest_copy(out, case.conditioning))
+                    (
+                        judge.bits_per_byte(case.prompt, out),
+                        distinct_4grams(out),
+                        longest_copy(out, case.conditioning),
+                    )
                 )
     finally:
         if predictor is not None:
@@ -160,7 +167,9 @@ def describe(options: dict[str, Any]) -> str:
     for key, value in options.items():
         if isinstance(value, SequenceSettings):
             default = SequenceSettings()
-            parts += [f"{k}={getattr(value, k)}" for k in vars(value) if getattr(value, k) != getattr(default, k)]
+            parts += [
+                f"{k}={getattr(value, k)}" for k in vars(value) if getattr(value, k) != getattr(default, k)
+            ]
         else:
             parts.append(f"{key}={value}")
     return " ".join(parts)
@@ -168,7 +177,9 @@ def describe(options: dict[str, Any]) -> str:
 
 def print_table(text: str, results: dict[str, dict[str, float]], rows: dict[str, Row], title: str) -> None:
     print(f"\n### {text} ({title})\n")
-    print("| sampler | spec / options | SmolLM2 bits/byte | distinct 4-grams | longest copy (mean / max) | bytes/s | samples |")
+    print(
+        "| sampler | spec / options | SmolLM2 bits/byte | distinct 4-grams | longest copy (mean / max) | bytes/s | samples |"
+    )
     print("|---|---|---|---|---|---|---|")
     for label, r in results.items():
         row = rows[label]
@@ -182,24 +193,43 @@ def print_table(text: str, results: dict[str, dict[str, float]], rows: dict[str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--texts", default="moby-dick,jargon", help="comma-separated shipped texts")
     parser.add_argument("--rows", default=",".join(r.label for r in ROWS), help="comma-separated row labels")
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--slow-seeds", type=int, default=3, help="seeds for the language models (~10 bytes/s)")
+    parser.add_argument(
+        "--slow-seeds", type=int, default=3, help="seeds for the language models (~10 bytes/s)"
+    )
     parser.add_argument("--prompts", type=int, default=3, choices=range(1, len(PROMPT_AT) + 1))
     parser.add_argument("--bytes", type=int, default=200, help="bytes per sample")
     parser.add_argument("--slice", type=int, default=1900, help="bytes of text before the prompt")
     parser.add_argument("--prompt-bytes", type=int, default=60)
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help='extra gzip row as JSON: {"label": ..., "spec": "gzip", "settings": {...}, other sample() options}',
+    )
     args = parser.parse_args(argv)
     rows = {r.label: r for r in ROWS}
+    for raw in args.variant:
+        variant = json.loads(raw)
+        label, spec = variant.pop("label"), variant.pop("spec", "gzip")
+        if "settings" in variant:
+            variant["settings"] = SequenceSettings(**variant["settings"])
+        rows[label] = Row(label, spec, variant)
+        args.rows += f",{label}"
     unknown = [label for label in args.rows.split(",") if label not in rows]
     if unknown:
         parser.error(f"unknown rows {unknown}; known: {', '.join(rows)}")
     judge = Judge()
-    print(f"sample quality: {args.seeds} seeds x {args.prompts} prompts, {args.bytes} bytes per sample, "
-          f"conditioning {args.slice} bytes + a {args.prompt_bytes}-byte prompt; language models "
-          f"{min(args.seeds, args.slow_seeds)} seeds; one process; sequence defaults: {SequenceSettings()}")
+    print(
+        f"sample quality: {args.seeds} seeds x {args.prompts} prompts, {args.bytes} bytes per sample, "
+        f"conditioning {args.slice} bytes + a {args.prompt_bytes}-byte prompt; language models "
+        f"{min(args.seeds, args.slow_seeds)} seeds; one process; sequence defaults: {SequenceSettings()}"
+    )
     for text in args.texts.split(","):
         case_list = cases(text, args.prompts, args.slice, args.prompt_bytes, args.bytes)
         results = {}

@@ -14,11 +14,18 @@ from genzip.sampler import draw, shape_distribution
 PROMPT = b"Call me Ishmael. Some years ago"
 
 
+PARAGRAPH = (
+    b"Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my purse, "
+    b"and nothing particular to interest me on shore, I thought I would sail about a little and see the watery "
+    b"part of the world. It is a way I have of driving off the spleen and regulating the circulation. "
+)
+
+
 def test_same_seed_same_sample() -> None:
-    a = genzip.sample(genzip.predictor("zlib", jobs=1), PROMPT, n=40, seed=3)
-    b = genzip.sample(genzip.predictor("zlib", jobs=1), PROMPT, n=40, seed=3)
-    c = genzip.sample(genzip.predictor("zlib", jobs=1), PROMPT, n=40, seed=4)
-    assert a == b and len(a) == 40
+    a = genzip.sample(genzip.predictor("zlib", jobs=1), PARAGRAPH, n=16, seed=3)
+    b = genzip.sample(genzip.predictor("zlib", jobs=1), PARAGRAPH, n=16, seed=3)
+    c = genzip.sample(genzip.predictor("zlib", jobs=1), PARAGRAPH, n=16, seed=4)
+    assert a == b and len(a) == 16
     assert a != c
 
 
@@ -77,7 +84,15 @@ def test_sample_frequencies_follow_the_distribution() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"temperature": -1}, {"top_k": 0}, {"top_p": 0.0}, {"top_p": 1.5}, {"n": -1}, {"min_p": 0}, {"typical_p": 2}],
+    [
+        {"temperature": -1},
+        {"top_k": 0},
+        {"top_p": 0.0},
+        {"top_p": 1.5},
+        {"n": -1},
+        {"min_p": 0},
+        {"typical_p": 2},
+    ],
 )
 def test_bad_options_rejected(kwargs: dict) -> None:
     with pytest.raises(InputError):
@@ -142,7 +157,10 @@ def test_per_symbol_no_repeat_ngram_on_bytes() -> None:
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.sampled_from([{}, {"min_p": 0.1}, {"typical_p": 0.9, "repetition_penalty": 1.3}]))
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([{}, {"min_p": 0.1}, {"typical_p": 0.9, "repetition_penalty": 1.3}]),
+)
 def test_determinism_by_seed(seed: int, controls: dict) -> None:
     with genzip.predictor("order:k=2", jobs=1) as model:
         first = genzip.sample(model, PROMPT, n=20, seed=seed, **controls)

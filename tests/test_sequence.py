@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -17,7 +17,12 @@ from genzip.sampler.proposal import proposal_rows
 from genzip.sampler.sequence import SequenceSampler
 from genzip.sampler.shaping import ngram_bans
 
-PROMPT = b"Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my purse"
+#: the compressor's own joint distribution over two-byte blocks, with enough particles to see it
+JOINT = SequenceSettings(particles=200, horizon=2, commit=2, proposal_weight=0.0)
+DRAWS = 200
+PROMPT = (
+    b"Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my purse"
+)
 
 
 class TableLengths:
@@ -38,28 +43,29 @@ def _frequencies(sampler: SequenceSampler, draws: int) -> Counter:
 def test_sir_draws_the_joint_distribution_of_code_lengths() -> None:
     # target over two-byte blocks: 2^-1, 2^-2, 2^-2 for "ab", "ba", "aa" (the rest ~2^-40)
     lengths = TableLengths({b"ab": 1.0, b"ba": 2.0, b"aa": 2.0})
-    sampler = SequenceSampler(lengths, 2048, Controls(), SequenceSettings(particles=400, horizon=2))
-    counts = _frequencies(sampler, 300)
+    sampler = SequenceSampler(lengths, 2048, Controls(), JOINT)
+    counts = _frequencies(sampler, DRAWS)
     assert set(counts) <= {b"ab", b"ba", b"aa"}
-    np.testing.assert_allclose([counts[b"ab"] / 300, counts[b"ba"] / 300, counts[b"aa"] / 300], [0.5, 0.25, 0.25],
-                               atol=0.09)
+    np.testing.assert_allclose(
+        [counts[b"ab"] / DRAWS, counts[b"ba"] / DRAWS, counts[b"aa"] / DRAWS], [0.5, 0.25, 0.25], atol=0.09
+    )
 
 
 def test_temperature_applies_to_the_sequence() -> None:
     # at T = 0.5 the weights are squared: 4:1:1
     lengths = TableLengths({b"ab": 1.0, b"ba": 2.0, b"aa": 2.0})
-    sampler = SequenceSampler(lengths, 2048, Controls(temperature=0.5), SequenceSettings(particles=400, horizon=2))
-    counts = _frequencies(sampler, 300)
-    assert counts[b"ab"] / 300 == pytest.approx(4 / 6, abs=0.09)
-    greedy = SequenceSampler(lengths, 2048, Controls(temperature=0), SequenceSettings(particles=400, horizon=2))
+    sampler = SequenceSampler(lengths, 2048, Controls(temperature=0.5), JOINT)
+    counts = _frequencies(sampler, DRAWS)
+    assert counts[b"ab"] / DRAWS == pytest.approx(4 / 6, abs=0.09)
+    greedy = SequenceSampler(lengths, 2048, Controls(temperature=0), JOINT)
     assert set(_frequencies(greedy, 20)) == {b"ab"}
 
 
 def test_smc_resampling_keeps_the_target() -> None:
     lengths = TableLengths({b"a": 0.0, b"b": 0.0, b"ab": 1.0, b"ba": 2.0, b"aa": 2.0})
-    settings = SequenceSettings(particles=400, horizon=2, resample_every=1)
-    counts = _frequencies(SequenceSampler(lengths, 2048, Controls(), settings), 300)
-    assert counts[b"ab"] / 300 == pytest.approx(0.5, abs=0.09)
+    settings = SequenceSettings(particles=200, horizon=2, commit=2, resample_every=1, proposal_weight=0.0)
+    counts = _frequencies(SequenceSampler(lengths, 2048, Controls(), settings), DRAWS)
+    assert counts[b"ab"] / DRAWS == pytest.approx(0.5, abs=0.09)
 
 
 def test_proposal_is_witten_bell_and_its_rules_match_the_reference() -> None:
@@ -67,7 +73,7 @@ def test_proposal_is_witten_bell_and_its_rules_match_the_reference() -> None:
     probs, banned, seen = proposal_rows(history, np.zeros((1, 0), np.uint8), 1, 2, 0, 0)
     # order 0: counts a2 b2 c1 d1 (n 6, 4 distinct); order 1 after "d": nothing; so p = (c0 + 4/256) / 10
     expected = np.full(256, 4 / 256 / 10)
-    for symbol, count in zip(b"abcd", (2, 2, 1, 1)):
+    for symbol, count in zip(b"abcd", (2, 2, 1, 1), strict=True):
         expected[symbol] += count / 10
     np.testing.assert_allclose(probs[0], expected, rtol=1e-12)
     np.testing.assert_array_equal(banned[0], ngram_bans(history, 2, 256))
@@ -75,7 +81,12 @@ def test_proposal_is_witten_bell_and_its_rules_match_the_reference() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.binary(min_size=0, max_size=60), st.binary(min_size=0, max_size=8), st.integers(1, 6), st.integers(0, 8))
+@given(
+    st.binary(min_size=0, max_size=60),
+    st.binary(min_size=0, max_size=8),
+    st.integers(1, 6),
+    st.integers(0, 8),
+)
 def test_proposal_bans_are_transformers_bans(history: bytes, extension: bytes, size: int, own: int) -> None:
     h = np.frombuffer(history, dtype=np.uint8)
     ext = np.frombuffer(extension, dtype=np.uint8)[None, :].copy()
@@ -90,7 +101,7 @@ def test_proposal_bans_are_transformers_bans(history: bytes, extension: bytes, s
 
 def test_default_gzip_sample_is_reproducible_and_keeps_its_rules() -> None:
     with genzip.predictor("gzip", jobs=1) as gzip:
-        quick = SequenceSettings(particles=8, horizon=8, own_ngram_size=10)
+        quick = SequenceSettings(particles=8, horizon=8, commit=4)
         a = sample(gzip, PROMPT, 40, seed=5, settings=quick)
         b = sample(gzip, PROMPT, 40, seed=5, settings=quick)
         c = sample(gzip, PROMPT, 40, seed=6, settings=quick)
@@ -107,9 +118,8 @@ def test_methods_and_errors() -> None:
         assert len(sample(zlib, PROMPT, 5, seed=0, method="symbol")) == 5
         with pytest.raises(InputError, match="method"):
             sample(zlib, PROMPT, 5, method="beam")
-    with genzip.predictor("order", jobs=1) as order:
-        with pytest.raises(InputError, match="compressor"):
-            sample(order, PROMPT, 5, method="sequence")
+    with genzip.predictor("order", jobs=1) as order, pytest.raises(InputError, match="compressor"):
+        sample(order, PROMPT, 5, method="sequence")
     for bad in ({"particles": 0}, {"horizon": 0}, {"commit": 9, "horizon": 8}, {"proposal_weight": -1.0}):
         with pytest.raises(InputError):
             SequenceSettings(**bad)

@@ -23,14 +23,18 @@ from genzip.sampler import Controls, ngram_bans, shape, shape_distribution
 
 def test_repetition_penalty_by_hand() -> None:
     # log 0.5 * 2 = log 0.25: the seen symbol falls to the others' level
-    shaped = shape_distribution(np.array([0.5, 0.25, 0.25]), repetition_penalty=2.0, seen=np.array([True, False, False]))
+    shaped = shape_distribution(
+        np.array([0.5, 0.25, 0.25]), repetition_penalty=2.0, seen=np.array([True, False, False])
+    )
     np.testing.assert_allclose(shaped, [1 / 3, 1 / 3, 1 / 3], rtol=1e-12)
 
 
 def test_no_repeat_ngram_bans_by_hand() -> None:
     # the suffix (1, 2) was followed by 3 once: 3 would repeat the 3-gram (1, 2, 3)
     np.testing.assert_array_equal(np.flatnonzero(ngram_bans(np.array([1, 2, 3, 1, 2]), 3, 5)), [3])
-    np.testing.assert_array_equal(np.flatnonzero(ngram_bans(np.array([4, 1, 4]), 1, 5)), [1, 4])  # size 1: all seen
+    np.testing.assert_array_equal(
+        np.flatnonzero(ngram_bans(np.array([4, 1, 4]), 1, 5)), [1, 4]
+    )  # size 1: all seen
     assert not ngram_bans(np.array([1, 2]), 3, 5).any()  # shorter than an n-gram: nothing to ban
 
 
@@ -95,7 +99,11 @@ def test_matches_transformers(controls: Controls, seed: int) -> None:
     probs = rng.dirichlet(np.full(16, 0.5))
     history = rng.integers(0, 4, size=12).tolist()  # few distinct symbols: repeats and n-gram matches happen
     seen = np.isin(np.arange(16), history)
-    banned = ngram_bans(np.array(history), controls.no_repeat_ngram_size, 16) if controls.no_repeat_ngram_size else None
+    banned = (
+        ngram_bans(np.array(history), controls.no_repeat_ngram_size, 16)
+        if controls.no_repeat_ngram_size
+        else None
+    )
     ours = shape(probs, controls, seen, banned)
     np.testing.assert_allclose(ours, _transformers(probs, history, controls), rtol=1e-9, atol=1e-15)
 
@@ -104,7 +112,9 @@ def test_batched_rows_equal_single_rows() -> None:
     rng = np.random.default_rng(3)
     probs = rng.dirichlet(np.ones(32), size=5)
     seen = rng.random((5, 32)) < 0.3
-    controls = Controls(temperature=0.8, top_k=10, top_p=0.9, min_p=0.02, typical_p=0.9, repetition_penalty=1.3)
+    controls = Controls(
+        temperature=0.8, top_k=10, top_p=0.9, min_p=0.02, typical_p=0.9, repetition_penalty=1.3
+    )
     batched = shape(probs, controls, seen)
     for row in range(5):
         np.testing.assert_array_equal(batched[row], shape(probs[row], controls, seen[row]))

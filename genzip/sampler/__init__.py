@@ -16,13 +16,14 @@ from ..errors import InputError
 from ..predictor import SequencePredictor
 from .autoregressive import sample_symbols
 from .sequence import SequenceSampler, SequenceSettings, compressor_window
-from .shaping import Controls, draw, ngram_bans, shape, shape_distribution
+from .shaping import Controls, draw, draw_rows, ngram_bans, shape, shape_distribution
 
 __all__ = [
     "METHODS",
     "Controls",
     "SequenceSettings",
     "draw",
+    "draw_rows",
     "ngram_bans",
     "sample",
     "shape",
@@ -31,8 +32,10 @@ __all__ = [
 
 #: auto = sequence for compressor predictors, symbol for the others
 METHODS = ("auto", "symbol", "sequence")
-#: what `method="auto"` uses for a compressor when the caller leaves the controls unset (docs/sampling.md)
-COMPRESSOR_DEFAULTS = {"temperature": 1.0, "no_repeat_ngram_size": 25}
+#: the sequence method's controls when the caller leaves them unset (measured in docs/sampling.md): the
+#: temperature of the sequence, and an n-gram rule that keeps verbatim copies from the prompt under 25 bytes
+SEQUENCE_TEMPERATURE = 1.0
+SEQUENCE_NO_REPEAT_NGRAM_SIZE = 25
 
 
 def sample(
@@ -56,7 +59,7 @@ def sample(
 
     Unset controls (None) take the method's defaults: temperature 1 and nothing
     else for per-symbol sampling; for the sequence samplers of compressors,
-    `COMPRESSOR_DEFAULTS`. For token models, tokens are drawn until at least `n`
+    `SEQUENCE_TEMPERATURE` and `SEQUENCE_NO_REPEAT_NGRAM_SIZE` (0 turns the rule off). For token models, tokens are drawn until at least `n`
     bytes exist, then the output is cut to `n` bytes.
     """
     if n < 0:
@@ -67,17 +70,20 @@ def sample(
     if method == "auto":
         method = "symbol" if window is None else "sequence"
     if method != "symbol" and window is None:
-        raise InputError(f"method {method} needs a compressor predictor (code lengths); {predictor.spec} is not one")
-    defaults = {} if method == "symbol" else COMPRESSOR_DEFAULTS
+        raise InputError(
+            f"method {method} needs a compressor predictor (code lengths); {predictor.spec} is not one"
+        )
+    sequence = method == "sequence"
+    if no_repeat_ngram_size is None and sequence:
+        no_repeat_ngram_size = SEQUENCE_NO_REPEAT_NGRAM_SIZE
     controls = Controls(
-        temperature=defaults.get("temperature", 1.0) if temperature is None else temperature,
+        temperature=(SEQUENCE_TEMPERATURE if sequence else 1.0) if temperature is None else temperature,
         top_k=top_k,
         top_p=top_p,
         min_p=min_p,
         typical_p=typical_p,
         repetition_penalty=repetition_penalty,
-        no_repeat_ngram_size=defaults.get("no_repeat_ngram_size") if no_repeat_ngram_size is None else
-        (no_repeat_ngram_size or None),
+        no_repeat_ngram_size=no_repeat_ngram_size or None,
     )
     rng = np.random.Generator(np.random.PCG64(seed))
     if method == "symbol":

@@ -37,7 +37,7 @@ def sample_symbols(
             if controls.no_repeat_ngram_size:
                 banned = ngram_bans(np.asarray(history), controls.no_repeat_ngram_size, alphabet)
             probs = shape(predictor.distribution(), controls, seen, banned)
-            symbol = int(draw(probs, float(rng.random())))
+            symbol = draw(probs, float(rng.random()))
             symbols.append(symbol)
             seen[symbol] = True
             if controls.no_repeat_ngram_size:

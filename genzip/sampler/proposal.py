@@ -74,5 +74,7 @@ def proposal_rows(  # pragma: no cover - compiled
     banned = np.zeros((particles, 256), dtype=np.bool_)
     seen = np.zeros((particles, 256), dtype=np.bool_)
     for m in range(particles):
-        _particle_pass(history, extensions[m], order, ban_size, own_start, own_ban_size, probs[m], banned[m], seen[m])
+        _particle_pass(
+            history, extensions[m], order, ban_size, own_start, own_ban_size, probs[m], banned[m], seen[m]
+        )
     return probs, banned, seen

@@ -24,8 +24,9 @@ truncations restrict it to bytes the proposal keeps.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from ..errors import InputError
 from ..predictor import SequencePredictor
 from ..progress import progress_bar
 from .proposal import proposal_rows
-from .shaping import Controls, draw, shape
+from .shaping import Controls, draw, draw_rows, shape
 
 
 class CodeLengths(Protocol):
@@ -49,7 +50,9 @@ class SequenceSettings:
     particles: int = 64
     horizon: int = 32  # bytes per block (K)
     commit: int | None = 16  # bytes kept per block (the rest is lookahead); None = the whole block
-    resample_every: int | None = None  # None = weights at the block's end only (sampling-importance-resampling)
+    resample_every: int | None = (
+        None  # None = weights at the block's end only (sampling-importance-resampling)
+    )
     proposal_order: int = 8
     proposal_temperature: float = 1.0
     #: gamma: the target is (p(s) * q(s)^gamma)^(1/T); 0 = the compressor's own joint distribution, 1 = its
@@ -109,11 +112,16 @@ class _Block:
         s = self.sampler
         settings = s.settings
         base, banned, seen = proposal_rows(
-            self.history, self.bytes, settings.proposal_order, s.ban_size, self.own_start, settings.own_ngram_size
+            self.history,
+            self.bytes,
+            settings.proposal_order,
+            s.ban_size,
+            self.own_start,
+            settings.own_ngram_size,
         )
         user = shape(base, s.proposal_controls, seen, banned)
         proposal = user if s.settings.proposal_temperature == 1 else shape(user, s.sharpen)
-        picks = np.asarray(draw(proposal, rng.random(len(proposal)))).astype(np.int64)
+        picks = draw_rows(proposal, rng.random(len(proposal)))
         rows = np.arange(len(picks))
         with np.errstate(divide="ignore"):
             log_base = np.log(base[rows, picks])
@@ -137,13 +145,15 @@ class _Block:
 
     def choose(self, rng: np.random.Generator) -> np.ndarray:
         """One particle's bytes, drawn by weight."""
-        return self.bytes[int(draw(np.exp(_log_softmax(self.log_weights)), float(rng.random())))]
+        return self.bytes[draw(np.exp(_log_softmax(self.log_weights)), float(rng.random()))]
 
 
 class SequenceSampler:
     """Sequential Monte Carlo over blocks of `horizon` bytes from a compressor's code lengths."""
 
-    def __init__(self, compressor: CodeLengths, window: int, controls: Controls, settings: SequenceSettings) -> None:
+    def __init__(
+        self, compressor: CodeLengths, window: int, controls: Controls, settings: SequenceSettings
+    ) -> None:
         self.compressor = compressor
         self.window = window
         self.settings = settings
@@ -151,7 +161,12 @@ class SequenceSampler:
         self.temperature = controls.temperature if controls.temperature > 0 else 1e-9
         self.ban_size = controls.no_repeat_ngram_size or 0
         self.proposal_controls = Controls(
-            1.0, controls.top_k, controls.top_p, controls.min_p, controls.typical_p, controls.repetition_penalty
+            1.0,
+            controls.top_k,
+            controls.top_p,
+            controls.min_p,
+            controls.typical_p,
+            controls.repetition_penalty,
         )
         self.sharpen = Controls(settings.proposal_temperature)
         self.measurements = 0
@@ -173,7 +188,9 @@ class SequenceSampler:
                     block.resample_if_degenerate(rng)
         return block.choose(rng)[: settings.commit or settings.horizon]
 
-    def sample(self, prompt: bytes, n: int, rng: np.random.Generator, progress: bool = False, label: str = "") -> bytes:
+    def sample(
+        self, prompt: bytes, n: int, rng: np.random.Generator, progress: bool = False, label: str = ""
+    ) -> bytes:
         """`n` bytes continuing `prompt`."""
         history = np.frombuffer(bytes(prompt), dtype=np.uint8)
         start = len(history)

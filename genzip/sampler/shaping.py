@@ -153,14 +153,15 @@ def ngram_bans(history: np.ndarray, size: int, alphabet: int) -> np.ndarray:
     return banned
 
 
-def draw(probs: np.ndarray, uniform: float | np.ndarray) -> int | np.ndarray:
-    """Inverse-CDF draw: the symbol whose cumulative interval holds `uniform` in [0, 1).
+def draw(probs: np.ndarray, uniform: float) -> int:
+    """Inverse-CDF draw: the symbol whose cumulative interval holds `uniform` in [0, 1)."""
+    cumulative = np.cumsum(probs)
+    index = int(np.searchsorted(cumulative, uniform * cumulative[-1], side="right"))
+    return min(index, len(probs) - 1)
 
-    With a batch of rows and one uniform per row, returns one symbol per row.
-    """
+
+def draw_rows(probs: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """`draw` for every row of `probs` (rows, alphabet), one uniform per row; int64 symbols."""
     cumulative = np.cumsum(probs, axis=-1)
-    if np.ndim(probs) == 1:
-        index = int(np.searchsorted(cumulative, float(uniform) * cumulative[-1], side="right"))
-        return min(index, len(probs) - 1)
-    targets = np.asarray(uniform)[:, None] * cumulative[:, -1:]
-    return np.minimum((cumulative <= targets).sum(axis=-1), probs.shape[-1] - 1)
+    targets = np.asarray(uniforms)[:, None] * cumulative[:, -1:]
+    return np.minimum((cumulative <= targets).sum(axis=-1), probs.shape[-1] - 1).astype(np.int64)
