@@ -37,6 +37,10 @@ from .proposal import proposal_rows
 from .shaping import Controls, draw, draw_rows, shape
 
 
+#: the window assumed for a compressor spec without a `context` parameter (the adapter's default)
+DEFAULT_WINDOW = 2048
+
+
 class CodeLengths(Protocol):
     """What the sequence samplers need from a compressor predictor (the adapter's public method)."""
 
@@ -211,4 +215,4 @@ def compressor_window(predictor: SequencePredictor) -> int | None:
     entry, values = parse_spec(predictor.spec)
     if entry.kind != "compressor":
         return None
-    return int(values["context"])
+    return int(values.get("context", DEFAULT_WINDOW))
