@@ -36,7 +36,6 @@ from ..progress import progress_bar
 from .proposal import proposal_rows
 from .shaping import Controls, draw, draw_rows, shape
 
-
 #: the window assumed for a compressor spec without a `context` parameter (the adapter's default)
 DEFAULT_WINDOW = 2048
 
