@@ -70,15 +70,29 @@ def sample(
     predictor: SequencePredictor | str,
     prompt: bytes = b"",
     n: int = 200,
-    temperature: float = 1.0,
+    temperature: float | None = None,
     top_k: int | None = None,
     top_p: float | None = None,
     seed: int | None = None,
+    *,
+    min_p: float | None = None,
+    typical_p: float | None = None,
+    repetition_penalty: float | None = None,
+    no_repeat_ngram_size: int | None = None,
+    method: str = "auto",
 ) -> bytes:
-    """Draw `n` bytes continuing `prompt`; the same seed gives the same bytes."""
+    """Draw `n` bytes continuing `prompt`; the same seed gives the same bytes.
+
+    The controls mean what they mean in Hugging Face `generate`. For compressors the
+    default method draws whole blocks from the compressor's code lengths
+    (method="sequence"); method="symbol" is the paper's per-byte sampling.
+    """
     from .sampler import sample as _sample
 
-    return _sample(_as_predictor(predictor), prompt, n, temperature, top_k, top_p, seed)
+    return _sample(
+        _as_predictor(predictor), prompt, n, temperature, top_k, top_p, seed, min_p=min_p, typical_p=typical_p,
+        repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size, method=method,
+    )
 
 
 def score(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None):  # -> likelihood.Score
