@@ -138,6 +138,8 @@ _LM_VIEW = (
     Param("prune", float, None, "view=bytes: drop branches under this share of the prefix probability [0.001]",
           minimum=0, maximum=1),
     Param("beam", int, None, "view=bytes: most branches kept per stream [8]", minimum=1, maximum=256),
+    Param("lazy", float, None, "view=bytes: new branches under this share wait for a byte that needs them [0.1]",
+          minimum=0, maximum=1),
 )
 
 

@@ -52,6 +52,10 @@ from .token_trie import Node, TokenTrie
 
 #: default share of the prefix probability below which a branch is dropped
 DEFAULT_PRUNE = 1e-3
+#: default share under which a new branch waits, dormant, before its model step
+DEFAULT_LAZY = 0.1
+#: how much of a dormant branch's stand-in distribution goes to bytes that start a new token
+PROXY_BOUNDARY_SHARE = 0.5
 #: default largest number of branches per stream
 DEFAULT_BEAM = 8
 #: a branch whose private suffix grows past this many tokens ends the other branches
@@ -60,8 +64,12 @@ MAX_SUFFIX_TOKENS = 64
 
 @dataclass(frozen=True)
 class BeamSettings:
+    """prune: drop branches under this share; beam: most branches per stream; lazy: new branches
+    under this share stay dormant (no model step) until a byte needs them."""
+
     prune: float = DEFAULT_PRUNE
     beam: int = DEFAULT_BEAM
+    lazy: float = DEFAULT_LAZY
 
 
 @dataclass
@@ -99,26 +107,46 @@ class TokenModel:
 
 
 class Branch:
-    """One token sequence: weight p(s) / P(x), next-token probabilities, pending-bytes node, suffix."""
+    """One token sequence: weight p(s) / P(x), pending-bytes node, the suffix tokens it has fed (with
+    their keys and values) and its next-token probabilities in trie rank order.
 
-    __slots__ = ("keys", "masses", "node", "ranked", "tokens", "values", "weight")
+    A *dormant* branch is a light new branch (share under `lazy`) whose last token
+    (`waiting_token`) has not been fed: for one byte its next-byte contribution is `proxy`, the
+    first-byte distribution of its parent's next token; if that byte leaves it a share of at
+    least `prune`, it is fed (woken), else dropped.
+    """
 
-    def __init__(self, weight: float, ranked: np.ndarray, node: Node, tokens: list[int],
-                 keys: torch.Tensor, values: torch.Tensor) -> None:
+    __slots__ = ("keys", "masses", "node", "proxy", "ranked", "tokens", "values", "waiting_token", "weight")
+
+    def __init__(self, weight: float, ranked: np.ndarray | None, node: Node, tokens: list[int],
+                 keys: torch.Tensor, values: torch.Tensor, proxy: np.ndarray | None = None,
+                 waiting_token: int = -1) -> None:
         self.weight, self.ranked, self.node = weight, ranked, node
         self.tokens, self.keys, self.values = tokens, keys, values
+        self.proxy, self.waiting_token = proxy, waiting_token
         self.masses: tuple[np.ndarray, np.ndarray] | None = None
 
+    @property
+    def dormant(self) -> bool:
+        return self.ranked is None
+
     def moved(self, node: Node, weight: float) -> Branch:
-        return Branch(weight, self.ranked, node, self.tokens, self.keys, self.values)
+        return Branch(weight, self.ranked, node, self.tokens, self.keys, self.values, self.proxy, self.waiting_token)
 
     def share(self) -> float:
         """Unnormalised share of the prefix probability: weight times the mass of the pending node."""
+        if self.ranked is None:
+            return self.weight
         return self.weight * float(self.ranked[self.node.lo : self.node.hi].sum())
 
     def child_masses(self, trie: TokenTrie) -> tuple[np.ndarray, np.ndarray]:
+        """Next-byte masses (256,) of this branch's next token, and which bytes it can cover."""
         if self.masses is None:
-            self.masses = trie.child_masses(self.node, self.ranked)
+            if self.ranked is None:
+                assert self.proxy is not None
+                self.masses = (self.proxy, self.proxy > 0)
+            else:
+                self.masses = trie.child_masses(self.node, self.ranked)
         return self.masses
 
 
@@ -175,9 +203,15 @@ class ByteViewStreams(StreamBatch):
     @torch.inference_mode()
     def observe(self, symbols: np.ndarray) -> None:
         self._rows = None
+        observed = [int(b) & 0xFF for b in np.asarray(symbols, dtype=np.int64).tolist()]
+        woken: list[Request] = []
+        for s, byte in enumerate(observed):
+            woken.extend(self._wake(s, byte))
+        for request, child in zip(woken, self._feed(woken)):
+            self.branches[request.stream].append(child)
         requests: list[Request] = []
-        for s, byte in enumerate(np.asarray(symbols, dtype=np.int64).tolist()):
-            requests.extend(self._advance(s, int(byte) & 0xFF))
+        for s, byte in enumerate(observed):
+            requests.extend(self._advance(s, byte))
         for request, child in zip(requests, self._feed(requests)):
             self.branches[request.stream].append(child)
         for s in range(len(self.branches)):
@@ -188,31 +222,69 @@ class ByteViewStreams(StreamBatch):
             self.stats.branches += len(self.branches[s])
         self.stats.bytes += len(self.branches)
 
+    def _wake(self, s: int, byte: int) -> list[Request]:
+        """Dormant branches of stream `s` that `byte` leaves with a share of at least `prune` are fed
+        (woken); the others are dropped (their share counts as pruned)."""
+        branches = self.branches[s]
+        if not any(b.dormant for b in branches):
+            return []
+        shares = [b.weight * float(b.child_masses(self.model.trie)[0][byte]) for b in branches]
+        total = sum(shares)
+        self.branches[s] = [b for b in branches if not b.dormant]
+        wake = []
+        for b, share in zip(branches, shares):
+            if b.dormant and share > 0 and share >= self.settings.prune * total:
+                wake.append(Request(s, b, b.waiting_token, b.weight))
+            elif b.dormant and total > 0:
+                self.stats.pruned += share / total
+        return wake
+
     def _advance(self, s: int, byte: int) -> list[Request]:
         """Move stream `s`'s branches past `byte`; return the new branches to compute."""
         trie = self.model.trie
         waiting: list[tuple[float, Branch]] = []
-        starting: list[tuple[float, Branch, int]] = []
+        starting: list[tuple[float, Branch, int, Node | None]] = []
         for b in self.branches[s]:
+            assert b.ranked is not None
             exact, longer = trie.step(b.node, byte)
             for rank in exact:
-                starting.append((b.weight * float(b.ranked[rank]), b, rank))
+                starting.append((b.weight * float(b.ranked[rank]), b, rank, longer))
             if longer is not None:
                 waiting.append((b.weight * float(b.ranked[longer.lo : longer.hi].sum()), b.moved(longer, b.weight)))
-        total = sum(share for share, _ in waiting) + sum(share for share, _, _ in starting)
+        total = sum(share for share, _ in waiting) + sum(share for share, *_ in starting)
         if total <= 0.0:
             return self._escape(s, byte)
-        shares = [share / total for share, _ in waiting] + [share / total for share, _, _ in starting]
+        shares = [share / total for share, _ in waiting] + [share / total for share, *_ in starting]
         keep = self._survivors(shares, len(waiting))
         for _, b in waiting:
             b.weight /= total
         self.branches[s] = [b for i, (_, b) in enumerate(waiting) if i in keep]
         first = len(waiting)
-        return [
-            Request(s, parent, int(self.model.codec.inputs[trie.ids[rank]]), shares[first + i])
-            for i, (_, parent, rank) in enumerate(starting)
-            if first + i in keep
-        ]
+        requests = []
+        for i, (_, parent, rank, longer) in enumerate(starting):
+            if first + i not in keep:
+                continue
+            token, share = int(self.model.codec.inputs[trie.ids[rank]]), shares[first + i]
+            if share >= self.settings.lazy:
+                requests.append(Request(s, parent, token, share))
+            else:
+                proxy = self._proxy(parent, longer)
+                self.branches[s].append(Branch(share, None, trie.root, parent.tokens, parent.keys, parent.values,
+                                               proxy, token))
+        return requests
+
+    def _proxy(self, parent: Branch, longer: Node | None) -> np.ndarray:
+        """A stand-in for the next-byte distribution after a token that just ended: what the parent
+        expects the next byte to be inside a longer token (the word going on), mixed with its
+        first-byte distribution of a token (`PROXY_BOUNDARY_SHARE`, a new word)."""
+        trie = self.model.trie
+        assert parent.ranked is not None
+        boundary = trie.child_masses(trie.root, parent.ranked)[0]
+        proxy = boundary / boundary.sum()
+        if longer is not None:
+            inside = trie.child_masses(longer, parent.ranked)[0]
+            proxy = PROXY_BOUNDARY_SHARE * proxy + (1 - PROXY_BOUNDARY_SHARE) * inside / inside.sum()
+        return proxy
 
     def _survivors(self, shares: list[float], first_new: int) -> set[int]:
         """Indices of the branches kept by `prune` and `beam`, plus the heaviest new branch (so every
@@ -228,7 +300,7 @@ class ByteViewStreams(StreamBatch):
 
     def _escape(self, s: int, byte: int) -> list[Request]:
         """No token covers the bytes: the heaviest branch continues with the codec's tokens for them."""
-        parent = max(self.branches[s], key=Branch.share)
+        parent = max((b for b in self.branches[s] if not b.dormant), key=Branch.share)
         pending = self.model.trie.strings[parent.node.lo][: parent.node.depth] + bytes([byte])
         inputs = self.model.codec.inputs[self.model.codec.encode(pending)]
         for token in inputs.tolist():
@@ -326,7 +398,8 @@ class ByteViewStreams(StreamBatch):
             child = Branch(b.weight, fresh, b.node, [], empty, empty)
             for token in b.tokens:
                 child = self._feed([Request(s, child, token, b.weight)])[0]
-            rebuilt.append(child.moved(b.node, b.weight))
+            ranked = None if b.dormant else child.ranked
+            rebuilt.append(Branch(b.weight, ranked, b.node, child.tokens, child.keys, child.values, b.proxy, b.waiting_token))
         self.branches[s] = rebuilt
 
     @torch.inference_mode()

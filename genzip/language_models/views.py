@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..predictor import RuntimeOptions, SequencePredictor
-from .byte_view import DEFAULT_BEAM, DEFAULT_PRUNE, BeamSettings, BeamStats, ByteViewStreams, TokenModel
+from .byte_view import DEFAULT_BEAM, DEFAULT_LAZY, DEFAULT_PRUNE, BeamSettings, BeamStats, ByteViewStreams, TokenModel
 from .files import smollm2_path
 from .hf import DEFAULT_WINDOW_TOKENS, HFPredictor
 from .hf_engines import LlamaEngine
@@ -20,12 +20,13 @@ VIEWS = ("tokens", "bytes")
 class ByteViewPredictor(SequencePredictor):
     """A token model as a byte-level predictor (alphabet 256): see `byte_view`."""
 
-    def __init__(self, tokens: HFPredictor, prune: float = DEFAULT_PRUNE, beam: int = DEFAULT_BEAM) -> None:
+    def __init__(self, tokens: HFPredictor, prune: float = DEFAULT_PRUNE, beam: int = DEFAULT_BEAM,
+                 lazy: float = DEFAULT_LAZY) -> None:
         if not isinstance(tokens.engine, LlamaEngine):
             raise SpecError(f"view=bytes needs a Llama-family model (llama, qwen2); {tokens.path} is not one")
         self.tokens = tokens
         tokens.close()  # only its model, codec and identity are used
-        self.settings = BeamSettings(prune=prune, beam=beam)
+        self.settings = BeamSettings(prune=prune, beam=beam, lazy=lazy)
         self.model = TokenModel(tokens.engine, tokens.codec, tokens.bos, tokens.window)
         self.streams: ByteViewStreams
         self.reset(b"")
@@ -57,19 +58,26 @@ class ByteViewPredictor(SequencePredictor):
         return self.streams.stats
 
     def fingerprint(self) -> dict[str, Any]:
-        return {**self.tokens.fingerprint(), "view": "bytes", "prune": self.settings.prune, "beam": self.settings.beam}
+        return {**self.tokens.fingerprint(), "view": "bytes", "prune": self.settings.prune, "beam": self.settings.beam,
+                "lazy": self.settings.lazy}
 
     def model_size_bytes(self) -> int:
         return self.tokens.model_size_bytes()
 
 
-def build_view(tokens: HFPredictor, view: str | None, prune: float | None, beam: int | None) -> SequencePredictor:
+def build_view(tokens: HFPredictor, view: str | None, prune: float | None, beam: int | None,
+               lazy: float | None) -> SequencePredictor:
     """The token predictor itself, or its byte view."""
     if (view or "tokens") == "tokens":
-        if prune is not None or beam is not None:
-            raise SpecError("prune= and beam= only apply to view=bytes")
+        if prune is not None or beam is not None or lazy is not None:
+            raise SpecError("prune=, beam= and lazy= only apply to view=bytes")
         return tokens
-    return ByteViewPredictor(tokens, DEFAULT_PRUNE if prune is None else prune, DEFAULT_BEAM if beam is None else beam)
+    return ByteViewPredictor(
+        tokens,
+        DEFAULT_PRUNE if prune is None else prune,
+        DEFAULT_BEAM if beam is None else beam,
+        DEFAULT_LAZY if lazy is None else lazy,
+    )
 
 
 def hf_predictor(
@@ -79,9 +87,10 @@ def hf_predictor(
     view: str | None = None,
     prune: float | None = None,
     beam: int | None = None,
+    lazy: float | None = None,
 ) -> SequencePredictor:
-    """`hf:PATH[,window=N,view=tokens|bytes,prune=P,beam=K]`."""
-    return build_view(HFPredictor(options, path, window), view, prune, beam)
+    """`hf:PATH[,window=N,view=tokens|bytes,prune=P,beam=K,lazy=L]`."""
+    return build_view(HFPredictor(options, path, window), view, prune, beam, lazy)
 
 
 def smollm2_predictor(
@@ -90,6 +99,7 @@ def smollm2_predictor(
     view: str | None = None,
     prune: float | None = None,
     beam: int | None = None,
+    lazy: float | None = None,
 ) -> SequencePredictor:
-    """`smollm2[:window=N,view=tokens|bytes,prune=P,beam=K]`."""
-    return build_view(HFPredictor(options, str(smollm2_path()), window), view, prune, beam)
+    """`smollm2[:window=N,view=tokens|bytes,prune=P,beam=K,lazy=L]`."""
+    return build_view(HFPredictor(options, str(smollm2_path()), window), view, prune, beam, lazy)
