@@ -47,13 +47,19 @@ class BruteForce:
     def __init__(self, engine: LlamaEngine, tokens: HFPredictor) -> None:
         self.engine, self.bos = engine, tokens.bos
         masked = set(tokens.codec.mask.tolist())
-        self.vocab = {i: b for i, b in enumerate(tokens.codec.token_bytes[: tokens.engine.vocab_size]) if b and i not in masked}
+        self.vocab = {
+            i: b
+            for i, b in enumerate(tokens.codec.token_bytes[: tokens.engine.vocab_size])
+            if b and i not in masked
+        }
         self.usable = np.array(sorted(self.vocab))
 
     def next_token(self, sequence: list[int]) -> dict[int, float]:
         ids = torch.tensor([[self.bos, *sequence]])
-        logits = self.engine.forward(ids, self.engine.new_cache(1), 0)[0, self.usable]  # a fresh prefill each time
-        return dict(zip(self.usable.tolist(), torch.softmax(logits, dim=0).tolist()))
+        logits = self.engine.forward(ids, self.engine.new_cache(1), 0)[
+            0, self.usable
+        ]  # a fresh prefill each time
+        return dict(zip(self.usable.tolist(), torch.softmax(logits, dim=0).tolist(), strict=True))
 
     def next_byte(self, x: bytes) -> np.ndarray:
         mass = np.zeros(256)
@@ -95,7 +101,9 @@ def test_byte_view_equals_brute_force_marginalisation(tiny_model: Path) -> None:
 
 def test_distributions_are_bit_identical_to_stepping(tiny_bytes: ByteViewPredictor) -> None:
     data = genzip.corpus.text(120, offset=5000) + "é€\U0001f642".encode() + b"\xff\x00"
-    rows = assert_batched_equals_stepping(tiny_bytes, np.frombuffer(data, dtype=np.uint8).astype(np.int64), b"Call")
+    rows = assert_batched_equals_stepping(
+        tiny_bytes, np.frombuffer(data, dtype=np.uint8).astype(np.int64), b"Call"
+    )
     assert rows.shape == (len(data), 256) and np.allclose(rows.sum(axis=1), 1.0)
 
 
@@ -103,7 +111,9 @@ def test_byte_view_is_a_byte_predictor_with_its_settings_in_the_fingerprint(tiny
     p = build(f"hf:{tiny_model},view=bytes,prune=0.01,beam=4", CPU)
     assert p.is_byte_level and p.alphabet_size == 256 and p.tokenize(b"ab").tolist() == [97, 98]
     fp = p.fingerprint()
-    assert fp["view"] == "bytes" and fp["prune"] == 0.01 and fp["beam"] == 4 and len(fp["weights_sha256"]) == 64
+    assert (
+        fp["view"] == "bytes" and fp["prune"] == 0.01 and fp["beam"] == 4 and len(fp["weights_sha256"]) == 64
+    )
     with pytest.raises(genzip.SpecError, match="only apply to view=bytes"):
         build(f"hf:{tiny_model},beam=4", CPU)
 
@@ -171,7 +181,7 @@ def test_smollm2_byte_view_costs_at_most_the_canonical_tokenization(smollm2_byte
 
 
 def test_smollm2_prompt_boundary(smollm2_bytes: ByteViewPredictor) -> None:
-    """"The quick brown fo" ends mid-token: the byte view predicts "x"; the token view, which tokenizes
+    """ "The quick brown fo" ends mid-token: the byte view predicts "x"; the token view, which tokenizes
     the prompt as if "fo" were finished, barely can."""
     prompt = b"The quick brown fo"
     smollm2_bytes.reset(prompt)

@@ -43,7 +43,7 @@ class BranchBatch:
 
 def _trunk_layout(x: torch.Tensor, batch: BranchBatch, streams: int) -> torch.Tensor:
     """(N, kvh, ...) per branch -> (streams, kvh, slots * ..., last) per stream (zeros where no branch)."""
-    n, kvh, group, last = x.shape
+    _, kvh, group, last = x.shape
     out = x.new_zeros((streams, batch.slots, kvh, group, last))
     out[batch.stream, batch.slot] = x
     return out.transpose(1, 2).reshape(streams, kvh, batch.slots * group, last)
@@ -56,8 +56,15 @@ def _branch_layout(x: torch.Tensor, batch: BranchBatch, group: int) -> torch.Ten
     return x[batch.stream, batch.slot]
 
 
-def _attend(engine: LlamaEngine, q: torch.Tensor, trunk: tuple[torch.Tensor, torch.Tensor], trunk_mask: torch.Tensor,
-            suffix: tuple[torch.Tensor, torch.Tensor], suffix_mask: torch.Tensor, batch: BranchBatch) -> torch.Tensor:
+def _attend(
+    engine: LlamaEngine,
+    q: torch.Tensor,
+    trunk: tuple[torch.Tensor, torch.Tensor],
+    trunk_mask: torch.Tensor,
+    suffix: tuple[torch.Tensor, torch.Tensor],
+    suffix_mask: torch.Tensor,
+    batch: BranchBatch,
+) -> torch.Tensor:
     """Attention of one query per branch over its trunk and its suffix; q (N, heads, 1, hd) -> (N, 1, heads * hd)."""
     n, nh, _, hd = q.shape
     kvh = engine.kv_heads
@@ -78,7 +85,9 @@ def _attend(engine: LlamaEngine, q: torch.Tensor, trunk: tuple[torch.Tensor, tor
 
 
 @torch.inference_mode()
-def forward_branches(engine: LlamaEngine, trunk: KVCache, trunk_lengths: torch.Tensor, batch: BranchBatch) -> torch.Tensor:
+def forward_branches(
+    engine: LlamaEngine, trunk: KVCache, trunk_lengths: torch.Tensor, batch: BranchBatch
+) -> torch.Tensor:
     """Feed one token per branch; return next-token logits (N, V). The new tokens' keys and values
     are written into the batch's suffixes, at each branch's `suffix_lengths` place."""
     dev = engine.device

@@ -9,7 +9,15 @@ import numpy as np
 
 from ..errors import SpecError
 from ..predictor import RuntimeOptions, SequencePredictor
-from .byte_view import DEFAULT_BEAM, DEFAULT_LAZY, DEFAULT_PRUNE, BeamSettings, BeamStats, ByteViewStreams, TokenModel
+from .byte_streams import ByteViewStreams
+from .byte_view import (
+    DEFAULT_BEAM,
+    DEFAULT_LAZY,
+    DEFAULT_PRUNE,
+    BeamSettings,
+    BeamStats,
+    TokenModel,
+)
 from .files import smollm2_path
 from .hf import DEFAULT_WINDOW_TOKENS, HFPredictor
 from .hf_engines import LlamaEngine
@@ -20,8 +28,13 @@ VIEWS = ("tokens", "bytes")
 class ByteViewPredictor(SequencePredictor):
     """A token model as a byte-level predictor (alphabet 256): see `byte_view`."""
 
-    def __init__(self, tokens: HFPredictor, prune: float = DEFAULT_PRUNE, beam: int = DEFAULT_BEAM,
-                 lazy: float = DEFAULT_LAZY) -> None:
+    def __init__(
+        self,
+        tokens: HFPredictor,
+        prune: float = DEFAULT_PRUNE,
+        beam: int = DEFAULT_BEAM,
+        lazy: float = DEFAULT_LAZY,
+    ) -> None:
         if not isinstance(tokens.engine, LlamaEngine):
             raise SpecError(f"view=bytes needs a Llama-family model (llama, qwen2); {tokens.path} is not one")
         self.tokens = tokens
@@ -58,15 +71,21 @@ class ByteViewPredictor(SequencePredictor):
         return self.streams.stats
 
     def fingerprint(self) -> dict[str, Any]:
-        return {**self.tokens.fingerprint(), "view": "bytes", "prune": self.settings.prune, "beam": self.settings.beam,
-                "lazy": self.settings.lazy}
+        return {
+            **self.tokens.fingerprint(),
+            "view": "bytes",
+            "prune": self.settings.prune,
+            "beam": self.settings.beam,
+            "lazy": self.settings.lazy,
+        }
 
     def model_size_bytes(self) -> int:
         return self.tokens.model_size_bytes()
 
 
-def build_view(tokens: HFPredictor, view: str | None, prune: float | None, beam: int | None,
-               lazy: float | None) -> SequencePredictor:
+def build_view(
+    tokens: HFPredictor, view: str | None, prune: float | None, beam: int | None, lazy: float | None
+) -> SequencePredictor:
     """The token predictor itself, or its byte view."""
     if (view or "tokens") == "tokens":
         if prune is not None or beam is not None or lazy is not None:
