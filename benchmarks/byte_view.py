@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--texts", default="moby-dick,jargon")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--spec", default="smollm2:view=bytes", help="the byte view to measure")
+    parser.add_argument("--coding-bytes", type=int, default=CHUNK, help="chunk size for the coding figures")
     parser.add_argument("--parts", default="scoring,coding,prompt", help="which figures to measure")
     args = parser.parse_args()
     import torch
@@ -96,7 +97,7 @@ def main() -> None:
         )
     first = next(iter(texts.values()))
     if "coding" in parts:
-        coding(tokens, view, first)
+        coding(tokens, view, [c[: args.coding_bytes] for c in first])
     if "prompt" in parts:
         prompt_figures(tokens, view)
 
@@ -113,11 +114,11 @@ def coding(tokens: Any, view: Any, chunks: list[bytes]) -> None:
     )
     data = b"".join(chunks)
     for label, p in (("token view", tokens), ("byte view", view)):
-        blob, enc_s = timed(encode, data, p, chunk_size=CHUNK, batch_size=len(chunks))
+        blob, enc_s = timed(encode, data, p, chunk_size=len(chunks[0]), batch_size=len(chunks))
         out, dec_s = timed(decode, blob, predictor=p)
         assert out == data, f"{label}: round trip failed"
         print(
-            f"chunk-batched coding ({len(chunks)} x {CHUNK} bytes), {label}: compress {len(data) / enc_s:7.1f} B/s, "
+            f"chunk-batched coding ({len(chunks)} x {len(chunks[0])} bytes), {label}: compress {len(data) / enc_s:7.1f} B/s, "
             f"decompress {len(data) / dec_s:7.1f} B/s, {8 * len(blob) / len(data):.4f} bits/byte (container, header included)"
         )
 
