@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 import genzip
 import genzip.corpus
 from genzip.coder import FORMAT_VERSION, MAGIC, read_header
+from genzip.container.format import FRAME
 from genzip.errors import ContainerError, ModelMismatchError
 
 from .conftest import rewrite_header, torture_inputs
+from .containers import split
 
 TORTURE = torture_inputs()
 #: every registered real compressor; brotli at a low quality and short context keeps it fast
@@ -127,11 +129,17 @@ def test_header_that_is_not_deflate(blob: bytes) -> None:
         genzip.decompress(_reseal(body))
 
 
-def test_payload_edit_caught_by_checksum(blob: bytes) -> None:
-    body = bytearray(blob[:-4])
-    body[-3] ^= 0xFF  # inside the range-coder payload
-    with pytest.raises(ModelMismatchError, match="checksum"):
-        genzip.decompress(_reseal(bytes(body)))
+@pytest.mark.parametrize("word", [0, 3, -1])
+def test_payload_edit_is_refused(blob: bytes, word: int) -> None:
+    """A payload word edited and every crc32 resealed: the decoder refuses it (checksum, or words the model rejects)."""
+    head, frames, end = split(blob)
+    raw = bytearray(frames[0][:-4])
+    _, _, packed_len, n_words = FRAME.unpack_from(raw, 1)
+    raw[1 + FRAME.size + packed_len + 4 * (word % n_words)] ^= 0x5A
+    frames[0] = bytes(raw) + struct.pack("<I", zlib.crc32(bytes(raw)))
+    edited = _reseal(head + b"".join(frames) + end)
+    with pytest.raises(ContainerError, match="checksum|payload"):
+        genzip.decompress(edited)
 
 
 def test_fingerprint_mismatch_is_reported(blob: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
