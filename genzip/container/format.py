@@ -70,6 +70,17 @@ class End:
     digest: bytes
 
 
+def read_upto(source: IO[bytes], n: int) -> bytes:
+    """Up to `n` bytes, fewer only at the end of the input (pipes return short reads)."""
+    data = source.read(n)
+    while data and len(data) < n:
+        more = source.read(n - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
 def deflate(raw: bytes) -> bytes:
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
     return packer.compress(raw) + packer.flush()
@@ -114,18 +125,15 @@ class Reader:
         self.crc = 0
 
     def read(self, n: int) -> bytes:
-        data = self.source.read(n)
-        while len(data) < n:  # pipes return short reads
-            more = self.source.read(n - len(data))
-            if not more:
-                raise ContainerError("container is truncated")
-            data += more
+        data = read_upto(self.source, n)
+        if len(data) < n:
+            raise ContainerError("container is truncated")
         self.crc = zlib.crc32(data, self.crc)
         return data
 
     def prefix(self) -> tuple[int, int]:
         """Magic and version; returns (version, header length)."""
-        first = self.source.read(PREFIX.size)
+        first = read_upto(self.source, PREFIX.size)
         if len(first) < PREFIX.size:
             raise ContainerError("not a genzip container: too short")
         self.crc = zlib.crc32(first)
@@ -200,10 +208,13 @@ class Reader:
 
     def whole(self, head_len: int, limits: Limits) -> tuple[WholeHeader, np.ndarray]:
         """The rest of a format 1 container, read whole (its writer held it in memory too)."""
-        rest = self.source.read(MAX_WHOLE_BYTES + 1)
-        if len(rest) > MAX_WHOLE_BYTES:
-            raise ContainerError("format 1 container is larger than this genzip reads")
-        blob = PREFIX.pack(MAGIC, 1, head_len) + rest
+        parts, size = [], 0
+        while block := self.source.read(1 << 20):  # in blocks: a file's read(n) may allocate n up front
+            parts.append(block)
+            size += len(block)
+            if size > MAX_WHOLE_BYTES:
+                raise ContainerError("format 1 container is larger than this genzip reads")
+        blob = PREFIX.pack(MAGIC, 1, head_len) + b"".join(parts)
         return parse_whole(blob, limits)
 
 

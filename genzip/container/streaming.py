@@ -26,7 +26,7 @@ from ..predictor import RuntimeOptions, SequencePredictor
 from ..progress import progress_bar
 from .coding import categorical_family, decode_group, decode_piece, encode_group, encode_piece, new_decoder, new_encoder
 from .coding import open_group as _open
-from .format import FRAME_SYMBOLS, End, Frame, Reader, Writer
+from .format import FRAME_SYMBOLS, End, Frame, Reader, Writer, read_upto
 from .header import MAX_BATCH, Limits, StreamHeader, WholeHeader
 
 #: chunks stepped side by side when the predictor supports batched streams
@@ -42,17 +42,6 @@ class EncodeStats:
     payload_bytes: int
 
 
-def _read_full(source: IO[bytes], n: int) -> bytes:
-    """Up to `n` bytes, fewer only at the end of the input (pipes return short reads)."""
-    data = source.read(n)
-    while data and len(data) < n:
-        more = source.read(n - len(data))
-        if not more:
-            break
-        data += more
-    return data
-
-
 class _Hashed:
     """The input as read, with its length and blake2b-128 kept on the way."""
 
@@ -60,7 +49,7 @@ class _Hashed:
         self.source, self.hash, self.length = source, hashlib.blake2b(digest_size=16), 0
 
     def read(self, n: int | None) -> bytes:
-        data = _read_full(self.source, n) if n is not None else self.source.read()
+        data = read_upto(self.source, n) if n is not None else self.source.read()
         self.hash.update(data)
         self.length += len(data)
         return data
