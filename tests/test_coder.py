@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 import zlib
 
 import numpy as np
@@ -172,3 +173,98 @@ def test_header_stays_small_with_many_chunks() -> None:
     header_bytes = len(blob) - 4 * len(payload) - 4 - 9
     assert header_bytes < 300
     assert genzip.decompress(blob) == data
+
+
+# --- limits, streaming and the CLI's compress/decompress -------------------------------------------------------------
+
+ORDER = "order:k=2,memory=65536"
+
+
+def test_max_output_refuses_a_larger_container(text: bytes) -> None:
+    blob = genzip.compress(text[:500], genzip.predictor(ORDER, jobs=1), chunk_size=100)
+    assert genzip.decompress(blob, max_output=500) == text[:500]
+    with pytest.raises(ContainerError, match="max-output"):
+        genzip.decompress(blob, max_output=499)
+
+
+def test_max_memory_refuses_a_greedy_spec(blob: bytes) -> None:
+    with pytest.raises(ContainerError, match="max-memory"):
+        genzip.decompress(rewrite_header(blob, spec="ppm:order=5,memory=1099511627776"))
+    with pytest.raises(ContainerError, match="max-memory"):
+        genzip.decompress(rewrite_header(blob, spec=ORDER), max_memory=1000)
+
+
+def test_format_1_is_still_read_and_checked(text: bytes) -> None:
+    """A format 1 container (one record) with its header edited is refused by the same schema."""
+    from .containers import seal_v1
+
+    fingerprint = genzip.predictor(ORDER, jobs=1).fingerprint()
+    fields = {"spec": ORDER, "fingerprint": fingerprint, "length": 10, "checksum": "0" * 32, "chunk_size": None,
+              "symbol_counts": [10], "batch_size": None, "genzip_version": "0.1.0"}
+    with pytest.raises(ModelMismatchError, match="checksum"):
+        genzip.decompress(seal_v1(fields, b"\x00" * 8))
+    for change, fragment in [({"symbol_counts": [9]}, "byte-level"), ({"length": 11}, "chunks|byte-level"),
+                             ({"symbol_counts": [10, 0]}, "chunks"), ({"chunk_size": True}, "chunk_size"),
+                             ({"spec": 7}, "spec"), ({"extra": 1}, "unknown field"), ({"checksum": "x"}, "checksum")]:
+        with pytest.raises(ContainerError, match=fragment):
+            genzip.decompress(seal_v1({**fields, **change}, b"\x00" * 8))
+
+
+@pytest.fixture
+def small_frames(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Frames of 64 symbols, so that multi-frame streams (continued chunks, whole files) are cheap to test."""
+    import genzip.container.streaming as streaming
+
+    monkeypatch.setattr(streaming, "FRAME_SYMBOLS", 64)
+    return 64
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.binary(max_size=400), chunk=st.one_of(st.none(), st.integers(1, 200)))
+def test_multi_frame_round_trip(data: bytes, chunk: int | None) -> None:
+    import genzip.container.streaming as streaming
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(streaming, "FRAME_SYMBOLS", 64)
+        blob = genzip.compress(data, genzip.predictor(ORDER, jobs=1), chunk_size=chunk)
+    header, _ = read_header(blob)
+    size = chunk or max(len(data), 1)
+    assert header.symbol_counts == [len(data[i : i + size]) for i in range(0, len(data), size)] or [0]
+    assert genzip.decompress(blob) == data
+
+
+def test_frames_bound_the_encoder(small_frames: int, text: bytes) -> None:
+    """A whole file of 1000 bytes is 16 frames of at most 64 symbols, each continuing the one chunk."""
+    from .containers import split
+
+    blob = genzip.compress(text[:1000], genzip.predictor(ORDER, jobs=1))
+    _, frames, _ = split(blob)
+    assert len(frames) == 16 and [f[1] for f in frames] == [0] + [1] * 15
+    assert genzip.decompress(blob) == text[:1000]
+
+
+def test_cli_streams_through_pipes_and_limits_output(tmp_path: Path, text: bytes) -> None:
+    from .test_cli import assert_one_line_error
+    from .test_cli import genzip as run
+
+    packed = run("compress", "-", "-o", "-", "-c", ORDER, "--chunk", "256", "--verify", "-j", "1", stdin=text)
+    assert packed.returncode == 0, packed.stderr
+    assert run("decompress", "-", "-o", "-", "-j", "1", stdin=packed.stdout).stdout == text
+    out = tmp_path / "out.txt"
+    assert_one_line_error(run("decompress", "-", "-o", str(out), "--max-output", "1k", stdin=packed.stdout), "max-output")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert_one_line_error(run("decompress", "-", "-o", str(out), "--max-output", "lots", stdin=b""), "--max-output")
+    assert "default: 4g" in run("decompress", "--help").stdout.decode().replace("\n", " ")
+
+
+def test_cli_leaves_no_output_when_the_last_frame_is_bad(tmp_path: Path, small_frames: int, text: bytes) -> None:
+    from .containers import seal, split
+    from .test_cli import assert_one_line_error
+    from .test_cli import genzip as run
+
+    head, frames, end = split(genzip.compress(text[:600], genzip.predictor(ORDER, jobs=1)))
+    bad = tmp_path / "bad.gzpk"
+    bad.write_bytes(seal(head, frames[:-1] + frames[-1:] * 2, 600, end[9:25]))  # one frame too many
+    out = tmp_path / "out.txt"
+    assert_one_line_error(run("decompress", str(bad), "-o", str(out)), "container")
+    assert not out.exists()
