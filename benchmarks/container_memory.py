@@ -57,31 +57,52 @@ def measured(command: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mib", type=int, nargs="+", default=[256], help="input sizes in MiB")
     parser.add_argument("--spec", nargs="+", default=["order", "ppm"], help="predictor specs")
     parser.add_argument("--chunk", type=int, default=None, help="--chunk for compress (default: whole file)")
     args = parser.parse_args()
     python = [sys.executable, "-m", "genzip"]
-    env_note = f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start (a shared, loaded machine)"
+    env_note = (
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start (a shared, loaded machine)"
+    )
     print(f"container_memory: peak RSS of streamed compress/decompress; {env_note}")
-    print(f"{'spec':<8} {'MiB':>6} {'container MiB':>14} {'baseline RSS':>13} {'compress RSS':>13} {'decompress RSS':>15}"
-          f" {'compress s':>11} {'decompress s':>13} {'round trip':>10}")
+    print(
+        f"{'spec':<8} {'MiB':>6} {'container MiB':>14} {'baseline RSS':>13} {'compress RSS':>13} {'decompress RSS':>15}"
+        f" {'compress s':>11} {'decompress s':>13} {'round trip':>10}"
+    )
     with tempfile.TemporaryDirectory(prefix="genzip-memory-") as folder:
         tmp = Path(folder)
-        original, packed, restored, small = tmp / "in.txt", tmp / "in.gzpk", tmp / "out.txt", tmp / "small.txt"
+        original, packed, restored, small = (
+            tmp / "in.txt",
+            tmp / "in.gzpk",
+            tmp / "out.txt",
+            tmp / "small.txt",
+        )
         make_input(small, 64 << 10, seed=1)
         for mib in args.mib:
             make_input(original, mib << 20)
             for spec in args.spec:
                 chunk = ["--chunk", str(args.chunk)] if args.chunk else []
-                base_rss, _ = measured([*python, "compress", str(small), "-o", str(packed), "-c", spec, "-j", "1", *chunk])
-                enc_rss, enc_s = measured([*python, "compress", str(original), "-o", str(packed), "-c", spec, "-j", "1", *chunk])
-                dec_rss, dec_s = measured([*python, "decompress", str(packed), "-o", str(restored), "-j", "1"])
-                same = subprocess.run(["cmp", "-s", str(original), str(restored)], check=False).returncode == 0
-                print(f"{spec:<8} {mib:>6} {packed.stat().st_size / 2**20:>14.1f} {base_rss:>10.0f} MiB {enc_rss:>9.0f} MiB"
-                      f" {dec_rss:>11.0f} MiB {enc_s:>11.0f} {dec_s:>13.0f} {'identical' if same else 'DIFFERS':>10}",
-                      flush=True)
+                base_rss, _ = measured(
+                    [*python, "compress", str(small), "-o", str(packed), "-c", spec, "-j", "1", *chunk]
+                )
+                enc_rss, enc_s = measured(
+                    [*python, "compress", str(original), "-o", str(packed), "-c", spec, "-j", "1", *chunk]
+                )
+                dec_rss, dec_s = measured(
+                    [*python, "decompress", str(packed), "-o", str(restored), "-j", "1"]
+                )
+                same = (
+                    subprocess.run(["cmp", "-s", str(original), str(restored)], check=False).returncode == 0
+                )
+                print(
+                    f"{spec:<8} {mib:>6} {packed.stat().st_size / 2**20:>14.1f} {base_rss:>10.0f} MiB {enc_rss:>9.0f} MiB"
+                    f" {dec_rss:>11.0f} MiB {enc_s:>11.0f} {dec_s:>13.0f} {'identical' if same else 'DIFFERS':>10}",
+                    flush=True,
+                )
                 restored.unlink(missing_ok=True)
             original.unlink()
 

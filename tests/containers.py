@@ -39,7 +39,9 @@ def header_bytes(fields: Any, version: int = 2) -> bytes:
 
 
 def frame_bytes(frame: RawFrame) -> bytes:
-    packed = frame.packed if frame.packed is not None else deflate(np.asarray(frame.counts, dtype="<u4").tobytes())
+    packed = (
+        frame.packed if frame.packed is not None else deflate(np.asarray(frame.counts, dtype="<u4").tobytes())
+    )
     segments = len(frame.counts) if frame.segments is None else frame.segments
     body = b"F" + FRAME.pack(frame.flags, segments, len(packed), len(frame.words)) + packed
     body += np.asarray(frame.words, dtype="<u4").tobytes()
@@ -59,7 +61,7 @@ def seal_v1(fields: Any, words: bytes = b"") -> bytes:
 
 def header_fields(blob: bytes) -> dict[str, Any]:
     """The header JSON of any readable container."""
-    version, head_len = Reader(io.BytesIO(blob)).prefix()
+    _, head_len = Reader(io.BytesIO(blob)).prefix()
     return inflate_json(blob[PREFIX.size : PREFIX.size + head_len], 1 << 30)
 
 
@@ -84,4 +86,4 @@ def split(blob: bytes) -> tuple[bytes, list[bytes], bytes]:
         size = 1 + FRAME.size + packed_len + 4 * n_words + CRC.size
         frames.append(blob[at : at + size])
         at += size
-    return head, frames, blob[at:-CRC.size]
+    return head, frames, blob[at : -CRC.size]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,7 +139,7 @@ def test_payload_edit_is_refused(blob: bytes, word: int) -> None:
     raw[1 + FRAME.size + packed_len + 4 * (word % n_words)] ^= 0x5A
     frames[0] = bytes(raw) + struct.pack("<I", zlib.crc32(bytes(raw)))
     edited = _reseal(head + b"".join(frames) + end)
-    with pytest.raises(ContainerError, match="checksum|payload"):
+    with pytest.raises(ContainerError, match=r"checksum|payload"):
         genzip.decompress(edited)
 
 
@@ -199,13 +199,28 @@ def test_format_1_is_still_read_and_checked(text: bytes) -> None:
     from .containers import seal_v1
 
     fingerprint = genzip.predictor(ORDER, jobs=1).fingerprint()
-    fields = {"spec": ORDER, "fingerprint": fingerprint, "length": 10, "checksum": "0" * 32, "chunk_size": None,
-              "symbol_counts": [10], "batch_size": None, "genzip_version": "0.1.0"}
+    fields = {
+        "spec": ORDER,
+        "fingerprint": fingerprint,
+        "length": 10,
+        "checksum": "0" * 32,
+        "chunk_size": None,
+        "symbol_counts": [10],
+        "batch_size": None,
+        "genzip_version": "0.1.0",
+    }
     with pytest.raises(ModelMismatchError, match="checksum"):
         genzip.decompress(seal_v1(fields, b"\x00" * 8))
-    for change, fragment in [({"symbol_counts": [9]}, "byte-level"), ({"length": 11}, "chunks|byte-level"),
-                             ({"symbol_counts": [10, 0]}, "chunks"), ({"chunk_size": True}, "chunk_size"),
-                             ({"spec": 7}, "spec"), ({"extra": 1}, "unknown field"), ({"checksum": "x"}, "checksum")]:
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"symbol_counts": [9]}, "byte-level"),
+        ({"length": 11}, r"chunks|byte-level"),
+        ({"symbol_counts": [10, 0]}, "chunks"),
+        ({"chunk_size": True}, "chunk_size"),
+        ({"spec": 7}, "spec"),
+        ({"extra": 1}, "unknown field"),
+        ({"checksum": "x"}, "checksum"),
+    ]
+    for change, fragment in cases:
         with pytest.raises(ContainerError, match=fragment):
             genzip.decompress(seal_v1({**fields, **change}, b"\x00" * 8))
 
@@ -251,13 +266,19 @@ def test_cli_streams_through_pipes_and_limits_output(tmp_path: Path, text: bytes
     assert packed.returncode == 0, packed.stderr
     assert run("decompress", "-", "-o", "-", "-j", "1", stdin=packed.stdout).stdout == text
     out = tmp_path / "out.txt"
-    assert_one_line_error(run("decompress", "-", "-o", str(out), "--max-output", "1k", stdin=packed.stdout), "max-output")
+    assert_one_line_error(
+        run("decompress", "-", "-o", str(out), "--max-output", "1k", stdin=packed.stdout), "max-output"
+    )
     assert not out.exists() and list(tmp_path.iterdir()) == []
-    assert_one_line_error(run("decompress", "-", "-o", str(out), "--max-output", "lots", stdin=b""), "--max-output")
+    assert_one_line_error(
+        run("decompress", "-", "-o", str(out), "--max-output", "lots", stdin=b""), "--max-output"
+    )
     assert "default: 4g" in run("decompress", "--help").stdout.decode().replace("\n", " ")
 
 
-def test_cli_leaves_no_output_when_the_last_frame_is_bad(tmp_path: Path, small_frames: int, text: bytes) -> None:
+def test_cli_leaves_no_output_when_the_last_frame_is_bad(
+    tmp_path: Path, small_frames: int, text: bytes
+) -> None:
     from .containers import seal, split
     from .test_cli import assert_one_line_error
     from .test_cli import genzip as run

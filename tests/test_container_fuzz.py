@@ -15,7 +15,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pytest
@@ -83,17 +83,36 @@ json_scalars = (
     | st.text(max_size=12)
 )
 json_values = st.recursive(
-    json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=10,
 )
 FIELD_VALUES = {
     "spec": st.sampled_from(
-        [SPEC, "order", "nope", "", "order:k=99", "order:memory=1t", "ppm:memory=1t", "order:k=x", "gzip:level=99",
-         "order:k=2,memory=65536,extra=1", "hf:/nonexistent", "bytelm:checkpoint=/nonexistent", ":", "order:" + "k=1," * 500]
-    ) | st.text(max_size=30),
-    "chunk_size": st.sampled_from([None, 0, -1, 1, 63, 64, 65, 300, 2**40, 2**40 + 1, 2**64, True, 64.0, "64"]),
+        [
+            SPEC,
+            "order",
+            "nope",
+            "",
+            "order:k=99",
+            "order:memory=1t",
+            "ppm:memory=1t",
+            "order:k=x",
+            "gzip:level=99",
+            "order:k=2,memory=65536,extra=1",
+            "hf:/nonexistent",
+            "bytelm:checkpoint=/nonexistent",
+            ":",
+            "order:" + "k=1," * 500,
+        ]
+    )
+    | st.text(max_size=30),
+    "chunk_size": st.sampled_from(
+        [None, 0, -1, 1, 63, 64, 65, 300, 2**40, 2**40 + 1, 2**64, True, 64.0, "64"]
+    ),
     "batch_size": st.sampled_from([None, 0, 1, 2, 4096, 4097, -5, False, [1]]),
-    "fingerprint": st.sampled_from([{}, [], None, "x", {"dtype": 5}, {"a": [[[[[[1]]]]]]}, {"k": "v" * 5000}]) | json_values,
+    "fingerprint": st.sampled_from([{}, [], None, "x", {"dtype": 5}, {"a": [[[[[[1]]]]]]}, {"k": "v" * 5000}])
+    | json_values,
     "genzip_version": st.sampled_from(["0.1.0", "", "x" * 100, 1]) | json_values,
 }
 
@@ -113,7 +132,7 @@ def edited_headers(draw: st.DrawFn) -> tuple[bytes, bytes | None]:
             fields[key] = draw(strategy)
     if draw(st.integers(0, 19)) == 0:
         fields = draw(json_values)  # not even an object
-    head, frames, end = split(BASES[name])
+    _, frames, end = split(BASES[name])
     body = header_bytes(fields) + b"".join(frames) + end
     return body + struct.pack("<I", zlib.crc32(body)), ORIGINALS[name]
 
@@ -123,10 +142,13 @@ def hostile_frames(draw: st.DrawFn) -> tuple[bytes, bytes | None]:
     """A real header followed by frames with any flags, counts, declared sizes and words, and any end record."""
     name = draw(st.sampled_from(sorted(BASES)))
     head, real_frames, end = split(BASES[name])
-    count = st.integers(0, 300) | st.sampled_from([2**32 - 1, MAX_FRAME_SYMBOLS, MAX_FRAME_SYMBOLS + 1, 4096, 4097])
-    frames = []
+    count = st.integers(0, 300) | st.sampled_from(
+        [2**32 - 1, MAX_FRAME_SYMBOLS, MAX_FRAME_SYMBOLS + 1, 4096, 4097]
+    )
+    frames: list[bytes] = []
     for _ in range(draw(st.integers(0, 3))):
-        if real_frames and draw(st.booleans()):
+        use_real = draw(st.booleans())
+        if real_frames and use_real:
             frames.append(draw(st.sampled_from(real_frames)))
             continue
         raw = RawFrame(
@@ -171,8 +193,14 @@ def mutated(draw: st.DrawFn) -> tuple[bytes, bytes | None]:
 def hostile_v1(draw: st.DrawFn) -> tuple[bytes, bytes | None]:
     """Format 1 containers (one sealed record) with any header fields and payload."""
     fields: dict[str, Any] = {
-        "spec": SPEC, "fingerprint": {}, "length": 300, "checksum": "0" * 32, "chunk_size": 64,
-        "symbol_counts": [64, 64, 64, 64, 44], "genzip_version": "0.1.0", "batch_size": None,
+        "spec": SPEC,
+        "fingerprint": {},
+        "length": 300,
+        "checksum": "0" * 32,
+        "chunk_size": 64,
+        "symbol_counts": [64, 64, 64, 64, 44],
+        "genzip_version": "0.1.0",
+        "batch_size": None,
     }
     for _ in range(draw(st.integers(1, 3))):
         key = draw(st.sampled_from([*fields, "unknown"]))
@@ -221,8 +249,10 @@ def test_deep_nesting_is_refused(depth: int) -> None:
     head = zlib.compressobj(9, zlib.DEFLATED, -15)
     packed = head.compress(deep.encode()) + head.flush()
     prefix = struct.pack("<4sBI", b"GZPK", 2, len(packed)) + packed
-    with pytest.raises(ContainerError, match="not a JSON object|nests too deeply|inflates to more"):
-        decode(seal(prefix + struct.pack("<I", zlib.crc32(prefix)), [], 0, bytes(16)), ONE_CORE, limits=LIMITS)
+    with pytest.raises(ContainerError, match=r"not a JSON object|nests too deeply|inflates to more"):
+        decode(
+            seal(prefix + struct.pack("<I", zlib.crc32(prefix)), [], 0, bytes(16)), ONE_CORE, limits=LIMITS
+        )
     fields = {**header_fields(BASES["whole"]), "fingerprint": {"a": [[[[[[[[1]]]]]]]]}}
     with pytest.raises(ContainerError, match="nests too deeply"):
         decode(seal(header_bytes(fields), [], 0, bytes(16)), ONE_CORE, limits=LIMITS)
@@ -239,14 +269,19 @@ def test_a_deflate_bomb_header_is_refused() -> None:
 
 def test_many_frames_claiming_huge_outputs_stop_at_the_limit() -> None:
     """Frames of a million symbols each cost a few bytes; the symbol count is refused before any decoding."""
-    head, _, end = split(BASES["whole"])
+    head, _, _ = split(BASES["whole"])
     frames = [frame_bytes(RawFrame(flags=i > 0, counts=[MAX_FRAME_SYMBOLS], words=[0, 0])) for i in range(50)]
     with alarm(10), pytest.raises(ContainerError, match="max-output"):
         decode(seal(head, frames, 50 * MAX_FRAME_SYMBOLS, bytes(16)), ONE_CORE, limits=LIMITS)
-    with alarm(10), pytest.raises(ContainerError, match="max-output|more than"):  # a pipe: checked frame by frame
+    with (
+        alarm(10),
+        pytest.raises(ContainerError, match=r"max-output|more than"),
+    ):  # a pipe: checked frame by frame
         from genzip.container import decode_stream
 
-        decode_stream(_Pipe(seal(head, frames, 5, bytes(16))), io.BytesIO(), ONE_CORE, limits=LIMITS)
+        decode_stream(
+            cast(IO[bytes], _Pipe(seal(head, frames, 5, bytes(16)))), io.BytesIO(), ONE_CORE, limits=LIMITS
+        )
 
 
 class _Pipe(io.RawIOBase):
@@ -275,7 +310,7 @@ def test_a_pipe_decodes_like_a_file() -> None:
 
 
 def test_words_the_model_cannot_produce_are_a_container_error() -> None:
-    head, frames, end = split(BASES["whole"])
+    head, _, end = split(BASES["whole"])
     garbage = frame_bytes(RawFrame(flags=0, counts=[300], words=np.full(40, 0xFFFFFFFF).tolist()))
     with pytest.raises(ContainerError):
         decode(seal(head, [garbage], 300, end[9:25]), ONE_CORE, limits=LIMITS)

@@ -39,5 +39,10 @@ def test_golden_decodes_to_its_original(name: str) -> None:
 def test_golden_is_what_this_version_writes(name: str) -> None:
     entry = MANIFEST[name]
     with genzip.predictor(entry["spec"], jobs=1, device="cpu") as predictor:
-        blob = encode((GOLDEN / f"{name}.orig").read_bytes(), predictor, entry["chunk_size"], batch_size=entry["batch_size"])
+        blob = encode(
+            (GOLDEN / f"{name}.orig").read_bytes(),
+            predictor,
+            entry["chunk_size"],
+            batch_size=entry["batch_size"],
+        )
     assert blob == (GOLDEN / f"{name}.gzpk").read_bytes()

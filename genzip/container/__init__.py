@@ -11,7 +11,15 @@ from __future__ import annotations
 from .coding import ENCODE_BLOCK
 from .format import FORMAT_VERSION, MAGIC, READABLE_VERSIONS, read_header
 from .header import DEFAULT_MAX_MODEL_MEMORY, DEFAULT_MAX_OUTPUT, Limits, StreamHeader, WholeHeader
-from .streaming import DEFAULT_BATCH, EncodeStats, check_fingerprint, decode, decode_stream, encode, encode_stream
+from .streaming import (
+    DEFAULT_BATCH,
+    EncodeStats,
+    check_fingerprint,
+    decode,
+    decode_stream,
+    encode,
+    encode_stream,
+)
 
 __all__ = [
     "DEFAULT_BATCH",

@@ -14,7 +14,8 @@ on in blocks of `DECODE_BLOCK`, and a batched group's grid is refused above
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,9 @@ def _decode(decoder: Any, family: Any, probs: np.ndarray) -> np.ndarray:
         raise ContainerError("container payload is not valid for the predictor's distributions") from None
 
 
-def encode_piece(predictor: SequencePredictor, symbols: np.ndarray, encoder: Any, family: Any, advance: Advance) -> None:
+def encode_piece(
+    predictor: SequencePredictor, symbols: np.ndarray, encoder: Any, family: Any, advance: Advance
+) -> None:
     """Code `symbols` from the predictor's current state (the caller resets it at a chunk start)."""
     for start in range(0, len(symbols), ENCODE_BLOCK):
         part = symbols[start : start + ENCODE_BLOCK]
@@ -87,11 +90,15 @@ def decode_piece(
 def _grid_steps(counts: list[int]) -> int:
     steps = max(counts, default=0)
     if len(counts) * steps > MAX_GROUP_CELLS:
-        raise ContainerError(f"container batches {len(counts)} chunks of up to {steps} symbols: above the coder's limit")
+        raise ContainerError(
+            f"container batches {len(counts)} chunks of up to {steps} symbols: above the coder's limit"
+        )
     return steps
 
 
-def encode_group(streams: StreamBatch, chunks: list[np.ndarray], encoder: Any, family: Any, advance: Advance) -> None:
+def encode_group(
+    streams: StreamBatch, chunks: list[np.ndarray], encoder: Any, family: Any, advance: Advance
+) -> None:
     """Code several chunks side by side through one StreamBatch."""
     counts = np.array([len(c) for c in chunks])
     steps = _grid_steps(counts.tolist())
@@ -128,5 +135,7 @@ def open_group(predictor: SequencePredictor, count: int) -> StreamBatch:
     """`count` fresh batched streams, or a ContainerError when the predictor has none."""
     streams = predictor.open_streams(count)
     if streams is None:
-        raise ContainerError(f"predictor {predictor.spec} cannot code chunks side by side (no batched streams)")
+        raise ContainerError(
+            f"predictor {predictor.spec} cannot code chunks side by side (no batched streams)"
+        )
     return streams

@@ -22,13 +22,14 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
 from ..errors import ContainerError
-from .header import Limits, StreamHeader, WholeHeader
+from .header import DEFAULT_LIMITS, Limits, StreamHeader, WholeHeader
 
 MAGIC = b"GZPK"
 FORMAT_VERSION = 2
@@ -233,7 +234,7 @@ def parse_whole(blob: bytes, limits: Limits) -> tuple[WholeHeader, np.ndarray]:
     return header, np.frombuffer(body[head_end:], dtype="<u4").astype(np.uint32)
 
 
-def read_header(blob: bytes, limits: Limits = Limits()) -> tuple[WholeHeader, np.ndarray]:
+def read_header(blob: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[WholeHeader, np.ndarray]:
     """Any readable container held in memory, summarised as (format 1 style header, payload words).
 
     For format 2 the summary gathers the end record's length and checksum, one

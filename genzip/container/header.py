@@ -56,6 +56,9 @@ class Limits:
             )
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass(frozen=True)
 class StreamHeader:
     """Format 2: what the decoder needs before the first frame."""
@@ -113,7 +116,9 @@ class WholeHeader:
         size = self.chunk_size or max(self.length, 1)
         expected = [min(size, self.length - start) for start in range(0, self.length, size)] or [0]
         if self.symbol_counts != expected:
-            raise ContainerError("container header: symbol counts do not match the length for a byte-level predictor")
+            raise ContainerError(
+                "container header: symbol counts do not match the length for a byte-level predictor"
+            )
 
 
 def deflate_json(fields: dict[str, Any]) -> bytes:
@@ -163,14 +168,20 @@ def _integer(lo: int, hi: int, nullable: bool = False) -> Any:
         if value is None and nullable:
             return
         if type(value) is not int or not lo <= value <= hi:
-            raise ContainerError(f"container header: {name} must be an integer in {lo}..{hi}{' or null' if nullable else ''}")
+            raise ContainerError(
+                f"container header: {name} must be an integer in {lo}..{hi}{' or null' if nullable else ''}"
+            )
 
     return check
 
 
 def _string(pattern: re.Pattern[str] | None = None, max_chars: int = MAX_STRING_CHARS) -> Any:
     def check(name: str, value: Any) -> None:
-        if type(value) is not str or not 0 < len(value) <= max_chars or (pattern and not pattern.fullmatch(value)):
+        if (
+            type(value) is not str
+            or not 0 < len(value) <= max_chars
+            or (pattern and not pattern.fullmatch(value))
+        ):
             raise ContainerError(f"container header: {name} must be a string of the right form")
 
     return check

@@ -15,19 +15,28 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import chain, islice
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
 from ..errors import ContainerError, GenzipError, InputError, ModelMismatchError
 from ..predictor import RuntimeOptions, SequencePredictor
 from ..progress import progress_bar
-from .coding import categorical_family, decode_group, decode_piece, encode_group, encode_piece, new_decoder, new_encoder
+from .coding import (
+    categorical_family,
+    decode_group,
+    decode_piece,
+    encode_group,
+    encode_piece,
+    new_decoder,
+    new_encoder,
+)
 from .coding import open_group as _open
 from .format import FRAME_SYMBOLS, End, Frame, Reader, Writer, read_upto
-from .header import MAX_BATCH, Limits, StreamHeader, WholeHeader
+from .header import DEFAULT_LIMITS, MAX_BATCH, Limits, StreamHeader, WholeHeader
 
 #: chunks stepped side by side when the predictor supports batched streams
 DEFAULT_BATCH = 32
@@ -152,10 +161,14 @@ def encode_stream(
         raise InputError(f"batch size must be >= 0, got {batch_size}")
     hashed = _Hashed(source)
     writer = Writer(sink)
-    batch, first_streams, groups = None, None, iter(())
+    batch, first_streams = None, None
+    groups: Iterator[list[bytes]] = iter(())
+    pieces: Iterator[tuple[np.ndarray, bool]] = iter(())
     if chunk_size is not None and batch_size != 0 and chunk_size <= FRAME_SYMBOLS:
         chunks = _chunks(hashed, chunk_size)
-        first_group = list(islice(chunks, min(batch_size or DEFAULT_BATCH, FRAME_SYMBOLS // chunk_size, MAX_BATCH)))
+        first_group = list(
+            islice(chunks, min(batch_size or DEFAULT_BATCH, FRAME_SYMBOLS // chunk_size, MAX_BATCH))
+        )
         batch = len(first_group)
         first_streams = predictor.open_streams(batch)
         if first_streams is None:
@@ -176,12 +189,16 @@ def encode_stream(
         else:
             family = categorical_family()
             for group in groups:
-                streams = first_streams if first_streams is not None and len(group) == batch else _open(predictor, len(group))
+                streams = (
+                    first_streams
+                    if first_streams is not None and len(group) == batch
+                    else _open(predictor, len(group))
+                )
                 first_streams = None
                 encoder = new_encoder()
-                symbols = [_tokens(predictor, chunk) for chunk in group]
-                encode_group(streams, symbols, encoder, family, advance)
-                writer.frame(False, [len(s) for s in symbols], encoder.get_compressed())
+                coded = [_tokens(predictor, chunk) for chunk in group]
+                encode_group(streams, coded, encoder, family, advance)
+                writer.frame(False, [len(s) for s in coded], encoder.get_compressed())
     writer.end(hashed.length, hashed.hash.digest())
     return EncodeStats(hashed.length, writer.size, writer.payload)
 
@@ -263,7 +280,9 @@ class _Output:
         self.total += len(data)
         self.chunk += len(data)
         if self.limit is not None and self.total > self.limit:
-            raise ContainerError(f"container decodes to more than {self.limit} bytes (its length or --max-output)")
+            raise ContainerError(
+                f"container decodes to more than {self.limit} bytes (its length or --max-output)"
+            )
         if self.chunk_size is not None and self.chunk > self.chunk_size:
             raise ContainerError("container decodes to a chunk longer than its chunk size")
         self.hash.update(data)
@@ -345,7 +364,7 @@ def decode_stream(
     options: RuntimeOptions | None = None,
     progress: bool = False,
     predictor: SequencePredictor | None = None,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> int:
     """Decompress a container from `source` to `sink` (None: check only); returns the bytes decoded."""
     reader = Reader(source)
@@ -373,7 +392,9 @@ def decode_stream(
         structure.check_byte_level()
         limit = structure.length if scanned else limits.max_output
         out, pending = _Output(sink, header.chunk_size, limit), list[np.ndarray]()
-        with progress_bar(structure.symbols if scanned else 0, f"decompress {header.spec}", progress) as advance:
+        with progress_bar(
+            structure.symbols if scanned else 0, f"decompress {header.spec}", progress
+        ) as advance:
             for record in reader.records():
                 if isinstance(record, End):
                     if not scanned:
@@ -385,7 +406,9 @@ def decode_stream(
                 if not scanned:
                     structure.frame(record)
                 counts = record.counts.tolist()
-                _decode_segments(model, counts, record.continues, record.words, header.batch_size, out, advance, pending)
+                _decode_segments(
+                    model, counts, record.continues, record.words, header.batch_size, out, advance, pending
+                )
     finally:
         if own:
             model.close()
@@ -409,7 +432,9 @@ def _decode_whole(
             header.check_byte_level()
         out, pending = _Output(sink, header.chunk_size, header.length), list[np.ndarray]()
         with progress_bar(sum(header.symbol_counts), f"decompress {header.spec}", progress) as advance:
-            _decode_segments(model, header.symbol_counts, False, words, header.batch_size, out, advance, pending)
+            _decode_segments(
+                model, header.symbol_counts, False, words, header.batch_size, out, advance, pending
+            )
         if pending:
             out.write(model.detokenize(np.concatenate(pending)))
         out.finish(header.spec, header.length, bytes.fromhex(header.checksum))
@@ -444,7 +469,7 @@ def decode(
     options: RuntimeOptions | None = None,
     progress: bool = False,
     predictor: SequencePredictor | None = None,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> bytes:
     """Decompress a container held in memory; rebuild the predictor from its spec unless one is given."""
     sink = io.BytesIO()

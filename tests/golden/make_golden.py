@@ -39,7 +39,12 @@ def main() -> None:
         stem = f"v{FORMAT_VERSION}-{name}"
         (HERE / f"{stem}.gzpk").write_bytes(blob)
         (HERE / f"{stem}.orig").write_bytes(data)
-        manifest[stem] = {"spec": canonical, "chunk_size": chunk, "batch_size": batch, "version": FORMAT_VERSION}
+        manifest[stem] = {
+            "spec": canonical,
+            "chunk_size": chunk,
+            "batch_size": batch,
+            "version": FORMAT_VERSION,
+        }
         print(f"{stem}: {len(data)} -> {len(blob)} bytes ({canonical})")
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
