@@ -185,20 +185,21 @@ def compress(
 
     from .container import Limits, decode_stream, encode_stream
 
-    predictor = build_predictor(compressor, jobs, device, dtype)
-    try:
-        with open_input(file) as (source, size), open_output(output) as sink:
-            if not verify:
-                stats = encode_stream(source, sink, predictor, chunk, interactive(), batch, total=size)
-            else:  # spool, decode the spool (the checksum proves the round trip), then copy it out
-                with tempfile.TemporaryFile() as spool:
-                    stats = encode_stream(source, spool, predictor, chunk, interactive(), batch, total=size)
-                    spool.seek(0)
-                    decode_stream(spool, None, predictor=predictor, limits=Limits(None, None))
-                    spool.seek(0)
-                    shutil.copyfileobj(spool, sink)
-    finally:
-        predictor.close()
+    with open_input(file) as (source, size):
+        predictor = build_predictor(compressor, jobs, device, dtype)
+        try:
+            with open_output(output) as sink:
+                if not verify:
+                    stats = encode_stream(source, sink, predictor, chunk, interactive(), batch, total=size)
+                else:  # spool, decode the spool (the checksum proves the round trip), then copy it out
+                    with tempfile.TemporaryFile() as spool:
+                        stats = encode_stream(source, spool, predictor, chunk, interactive(), batch, total=size)
+                        spool.seek(0)
+                        decode_stream(spool, None, predictor=predictor, limits=Limits(None, None))
+                        spool.seek(0)
+                        shutil.copyfileobj(spool, sink)
+        finally:
+            predictor.close()
     n, packed, payload = stats.input_bytes, stats.output_bytes, stats.payload_bytes
     rate = (
         f"{8 * packed / n:.3f} bits/byte; payload {payload} bytes = "

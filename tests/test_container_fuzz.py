@@ -314,3 +314,12 @@ def test_words_the_model_cannot_produce_are_a_container_error() -> None:
     garbage = frame_bytes(RawFrame(flags=0, counts=[300], words=np.full(40, 0xFFFFFFFF).tolist()))
     with pytest.raises(ContainerError):
         decode(seal(head, [garbage], 300, end[9:25]), ONE_CORE, limits=LIMITS)
+
+
+def test_header_text_in_errors_stays_on_one_line() -> None:
+    """Found by the fuzzer: a fingerprint key with a newline once split the error message."""
+    fields = {**header_fields(BASES["whole"]), "fingerprint": {"\nkey": False}}
+    _, frames, end = split(BASES["whole"])
+    with pytest.raises(ContainerError) as caught:
+        decode(seal(header_bytes(fields), frames, len(DATA), end[9:25]), ONE_CORE, limits=LIMITS)
+    assert "\n" not in str(caught.value) and "\\nkey" in str(caught.value)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ContainerError
 from ..predictor import SequencePredictor, StreamBatch
+from .header import one_line
 
 #: symbols handed to `distributions()` at once: bounds memory to block * alphabet floats
 ENCODE_BLOCK = 2048
@@ -136,6 +137,6 @@ def open_group(predictor: SequencePredictor, count: int) -> StreamBatch:
     streams = predictor.open_streams(count)
     if streams is None:
         raise ContainerError(
-            f"predictor {predictor.spec} cannot code chunks side by side (no batched streams)"
+            f"predictor {one_line(predictor.spec)} cannot code chunks side by side (no batched streams)"
         )
     return streams

@@ -14,7 +14,7 @@ mode, or a chunk longer than a frame). Every record is checked before it is
 used, and every size is bounded by a constant before anything is allocated.
 
 Format 1 (read only) is one record: magic | version 1 | header length u32 |
-header (JSON with length, checksum, symbol counts) | words | crc32 of everything before.
+header (raw-deflated JSON with length, checksum, symbol counts) | words | crc32 of everything before.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import IO
 import numpy as np
 
 from ..errors import ContainerError
-from .header import DEFAULT_LIMITS, Limits, StreamHeader, WholeHeader
+from .header import DEFAULT_LIMITS, MAX_WHOLE_HEADER_BYTES, Limits, StreamHeader, WholeHeader
 
 MAGIC = b"GZPK"
 FORMAT_VERSION = 2
@@ -48,8 +48,6 @@ MAX_FRAME_SYMBOLS = 1 << 22
 _WORD_SLACK = 4
 #: deflate's worst case over its input: a few bytes per 16 KiB block
 _DEFLATE_SLACK = 1024
-#: the format 1 whole-file record is read into memory, but no larger than this (its writer built it in memory)
-MAX_WHOLE_BYTES = 1 << 34
 
 
 @dataclass(frozen=True)
@@ -208,30 +206,29 @@ class Reader:
         return End(length, digest)
 
     def whole(self, head_len: int, limits: Limits) -> tuple[WholeHeader, np.ndarray]:
-        """The rest of a format 1 container, read whole (its writer held it in memory too)."""
+        """The rest of a format 1 container, its crc32 checked at the end.
+
+        Its writer held it in memory, and so does this reader: the header is
+        parsed by the strict schema first, so the payload read is bounded by
+        the symbols it declares (at most 32 bits each), themselves within `--max-output`.
+        """
+        if head_len > MAX_WHOLE_HEADER_BYTES + _DEFLATE_SLACK:
+            raise ContainerError("container header record is too long")
+        header = WholeHeader.from_bytes(self.read(head_len), limits)
+        most = 4 * (sum(header.symbol_counts) + _WORD_SLACK) + CRC.size
         parts, size = [], 0
-        while block := self.source.read(1 << 20):  # in blocks: a file's read(n) may allocate n up front
+        while block := self.source.read(min(1 << 20, most + 1 - size)):  # in blocks, never more than declared
             parts.append(block)
             size += len(block)
-            if size > MAX_WHOLE_BYTES:
-                raise ContainerError("format 1 container is larger than this genzip reads")
-        blob = PREFIX.pack(MAGIC, 1, head_len) + b"".join(parts)
-        return parse_whole(blob, limits)
-
-
-def parse_whole(blob: bytes, limits: Limits) -> tuple[WholeHeader, np.ndarray]:
-    """Check a format 1 container's integrity and header; return the header and payload words."""
-    if len(blob) < PREFIX.size + CRC.size:
-        raise ContainerError("not a genzip container: too short")
-    body, (crc,) = blob[: -CRC.size], CRC.unpack(blob[-CRC.size :])
-    if zlib.crc32(body) != crc:
-        raise ContainerError("container is corrupted or truncated (crc32 mismatch)")
-    _, _, head_len = PREFIX.unpack_from(blob)
-    head_end = PREFIX.size + head_len
-    if head_end > len(body) or (len(body) - head_end) % 4:
-        raise ContainerError("container is truncated (payload is not whole 32-bit words)")
-    header = WholeHeader.from_bytes(body[PREFIX.size : head_end], limits)
-    return header, np.frombuffer(body[head_end:], dtype="<u4").astype(np.uint32)
+            if size > most:
+                raise ContainerError("container payload is longer than its symbols can need")
+        rest = b"".join(parts)
+        if len(rest) < CRC.size or (len(rest) - CRC.size) % 4:
+            raise ContainerError("container is truncated (payload is not whole 32-bit words)")
+        (crc,) = CRC.unpack(rest[-CRC.size :])
+        if zlib.crc32(rest[: -CRC.size], self.crc) != crc:
+            raise ContainerError("container is corrupted or truncated (crc32 mismatch)")
+        return header, np.frombuffer(rest[: -CRC.size], dtype="<u4").astype(np.uint32)
 
 
 def read_header(blob: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[WholeHeader, np.ndarray]:

@@ -3,7 +3,8 @@
 A header arrives as raw-deflated JSON that anyone can write, so nothing in it
 is trusted: every field has one type and a range, unknown or missing fields
 are refused, the inflated size and the nesting are bounded, and the predictor
-spec must parse and stay within the decoder's resource limits. Every problem
+spec must parse and stay within the decoder's resource limits (`check_spec`,
+before the decoder builds it). Every problem
 is one line of `ContainerError`; no other exception leaves this module.
 
 Two schemas: `StreamHeader` (format 2, streamed: totals live in the end
@@ -39,6 +40,11 @@ MAX_STRING_CHARS = 4096
 MAX_STREAM_HEADER_BYTES = 64 << 10
 MAX_WHOLE_HEADER_BYTES = 16 << 20
 _HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def one_line(text: object) -> str:
+    """`text` as it may appear in a one-line error: control characters (newlines...) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 @dataclass(frozen=True)
@@ -234,15 +240,21 @@ _WHOLE_FIELDS = {
 
 
 def _check_common(spec: str, chunk_size: int | None, batch_size: int | None, limits: Limits) -> None:
-    """Cross-field checks, and a spec the registry parses within the model-memory limit."""
-    from ..registry import parse_spec
-
+    """Cross-field checks."""
     if batch_size is not None and chunk_size is None:
         raise ContainerError("container header: a batch size needs a chunk size")
+
+
+def check_spec(spec: str, limits: Limits) -> None:
+    """A spec the registry parses, within the model-memory limit (before the decoder builds it)."""
+    from ..registry import parse_spec
+
     try:
         entry, values = parse_spec(spec)
     except SpecError as exc:
-        raise ContainerError(f"container names a predictor this genzip cannot build: {exc}") from None
+        raise ContainerError(
+            f"container names a predictor this genzip cannot build: {one_line(exc)}"
+        ) from None
     memory = values.get("memory")
     if limits.max_model_memory is not None and type(memory) is int and memory > limits.max_model_memory:
         raise ContainerError(

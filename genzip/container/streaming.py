@@ -36,7 +36,7 @@ from .coding import (
 )
 from .coding import open_group as _open
 from .format import FRAME_SYMBOLS, End, Frame, Reader, Writer, read_upto
-from .header import DEFAULT_LIMITS, MAX_BATCH, Limits, StreamHeader, WholeHeader
+from .header import DEFAULT_LIMITS, MAX_BATCH, Limits, StreamHeader, WholeHeader, check_spec, one_line
 
 #: chunks stepped side by side when the predictor supports batched streams
 DEFAULT_BATCH = 32
@@ -292,7 +292,7 @@ class _Output:
     def finish(self, spec: str, length: int, digest: bytes) -> None:
         if self.total != length or self.hash.digest() != digest:
             raise ModelMismatchError(
-                f"decoded data fails its checksum: predictor {spec} did not reproduce the "
+                f"decoded data fails its checksum: predictor {one_line(spec)} did not reproduce the "
                 "encoder's distributions (different machine, library version or device?)"
             )
 
@@ -346,7 +346,9 @@ def _build(spec: str, fingerprint: dict[str, Any], options: RuntimeOptions | Non
     try:
         return build(spec, options)
     except GenzipError as exc:
-        raise ContainerError(f"container names a predictor this genzip cannot build: {exc}") from None
+        raise ContainerError(
+            f"container names a predictor this genzip cannot build: {one_line(exc)}"
+        ) from None
 
 
 def check_fingerprint(spec: str, fingerprint: dict[str, Any], predictor: SequencePredictor) -> None:
@@ -355,7 +357,9 @@ def check_fingerprint(spec: str, fingerprint: dict[str, Any], predictor: Sequenc
     if now != fingerprint:
         keys = sorted(str(k) for k in set(now) | set(fingerprint) if now.get(k) != fingerprint.get(k))
         details = "; ".join(f"{k}: encoded {fingerprint.get(k)!r}, now {now.get(k)!r}" for k in keys)
-        raise ModelMismatchError(f"predictor {spec} differs from the one that encoded this file ({details})")
+        raise ModelMismatchError(
+            one_line(f"predictor {spec} differs from the one that encoded this file ({details})")
+        )
 
 
 def decode_stream(
@@ -371,8 +375,12 @@ def decode_stream(
     version, head_len = reader.prefix()
     if version == 1:
         whole, words = reader.whole(head_len, limits)
+        if predictor is None:
+            check_spec(whole.spec, limits)
         return _decode_whole(whole, words, sink, options, progress, predictor)
     header = reader.stream_header(head_len, limits)
+    if predictor is None:
+        check_spec(header.spec, limits)
     structure = _Structure(header, limits)
     scanned = _seekable(source)
     if scanned:  # every record checked before any work
