@@ -31,7 +31,11 @@ ONE_CORE = RuntimeOptions(jobs=1, device="cpu")
 LIMITS = Limits(max_output=4096, max_model_memory=1 << 26)
 DATA = genzip.corpus.text(300, offset=4000)
 with build("order:k=2,memory=65536", ONE_CORE) as _predictor:
-    BASES = [encode(DATA, _predictor), encode(DATA, _predictor, chunk_size=64), encode(b"", _predictor, chunk_size=64)]
+    BASES = [
+        encode(DATA, _predictor),
+        encode(DATA, _predictor, chunk_size=64),
+        encode(b"", _predictor, chunk_size=64),
+    ]
 
 
 def container(data: bytes) -> bytes:
