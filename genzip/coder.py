@@ -1,6 +1,6 @@
 """The coder's former home, kept so that `genzip.coder.encode/decode/read_header` keep working.
 
-Everything lives in `genzip.container` (schema, records, range coding, streaming).
+Everything lives in `genzip.container` (schema, records, range coding, streamed encoding and decoding).
 """
 
 from __future__ import annotations

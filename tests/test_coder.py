@@ -228,19 +228,19 @@ def test_format_1_is_still_read_and_checked(text: bytes) -> None:
 @pytest.fixture
 def small_frames(monkeypatch: pytest.MonkeyPatch) -> int:
     """Frames of 64 symbols, so that multi-frame streams (continued chunks, whole files) are cheap to test."""
-    import genzip.container.streaming as streaming
+    import genzip.container.encoding as encoding
 
-    monkeypatch.setattr(streaming, "FRAME_SYMBOLS", 64)
+    monkeypatch.setattr(encoding, "FRAME_SYMBOLS", 64)
     return 64
 
 
 @settings(max_examples=30, deadline=None)
 @given(data=st.binary(max_size=400), chunk=st.one_of(st.none(), st.integers(1, 200)))
 def test_multi_frame_round_trip(data: bytes, chunk: int | None) -> None:
-    import genzip.container.streaming as streaming
+    import genzip.container.encoding as encoding
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(streaming, "FRAME_SYMBOLS", 64)
+        patch.setattr(encoding, "FRAME_SYMBOLS", 64)
         blob = genzip.compress(data, genzip.predictor(ORDER, jobs=1), chunk_size=chunk)
     header, _ = read_header(blob)
     size = chunk or max(len(data), 1)
