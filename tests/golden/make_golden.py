@@ -5,7 +5,8 @@ genzip, next to its original and a manifest saying how it was made. The test
 suite decodes every one, compares it to its original, and re-encodes the
 original to the same bytes. Rerun this only when the format version changes
 (and keep the old files: the tests keep reading them). `v1-order-chunked` was
-written by format 1 (genzip before streaming) and cannot be regenerated.
+written by format 1 (genzip/coder.py of main at 7abee2c: 900 bytes of Moby-Dick from
+offset 30000, order, chunks of 400) and cannot be regenerated.
 """
 
 from __future__ import annotations
