@@ -54,16 +54,28 @@ def _as_predictor(p: SequencePredictor | str) -> SequencePredictor:
 
 def compress(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None, progress: bool = False) -> bytes:
     """Arithmetic-code `data` with `predictor` into a self-describing container."""
-    from .coder import encode
+    from .container import encode
 
     return encode(data, _as_predictor(predictor), chunk_size=chunk_size, progress=progress)
 
 
-def decompress(blob: bytes, *, jobs: int | None = None, device: str = "auto", progress: bool = False) -> bytes:
-    """Decode a container; raises ContainerError (or ModelMismatchError) if it is not valid."""
-    from .coder import decode
+def decompress(
+    blob: bytes,
+    *,
+    jobs: int | None = None,
+    device: str = "auto",
+    progress: bool = False,
+    max_output: int | None = 4 << 30,
+    max_memory: int | None = 4 << 30,
+) -> bytes:
+    """Decode a container; raises ContainerError (or ModelMismatchError) if it is not valid.
 
-    return decode(blob, RuntimeOptions(jobs=jobs, device=device), progress=progress)
+    `max_output` bounds the decoded size and `max_memory` a spec's model memory (None: no limit).
+    """
+    from .container import Limits, decode
+
+    limits = Limits(max_output=max_output, max_model_memory=max_memory)
+    return decode(blob, RuntimeOptions(jobs=jobs, device=device), progress=progress, limits=limits)
 
 
 def sample(

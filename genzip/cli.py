@@ -8,14 +8,17 @@ when complete, so a failed run never leaves a partial file.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import IO, Annotated, Optional
 
 import typer
 
 from .errors import GenzipError, InputError, SpecError
-from .files import atomic_write
+from .files import atomic_path, atomic_write
 from .predictor import RuntimeOptions, SequencePredictor
 
 app = typer.Typer(
@@ -148,13 +151,57 @@ def sample(
         typer.echo()
 
 
+@contextmanager
+def open_input(path: Path) -> Iterator[tuple[IO[bytes], int]]:
+    """A file (stdin for '-') opened for streaming, with its size when known (0 otherwise)."""
+    if str(path) == "-":
+        yield sys.stdin.buffer, 0
+        return
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"is a directory, not a file: {path}") from None
+    except PermissionError:
+        raise InputError(f"permission denied: {path}") from None
+    with handle:
+        yield handle, os.fstat(handle.fileno()).st_size
+
+
+@contextmanager
+def open_output(path: Path) -> Iterator[IO[bytes]]:
+    """Stream to stdout for '-', else to a temporary file renamed over `path` only on success."""
+    if str(path) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    directory = path.resolve().parent
+    if not directory.is_dir():
+        raise InputError(f"output directory does not exist: {directory}")
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        yield handle
+
+
+_SIZE_SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(raw: str, option: str) -> int | None:
+    """'4g' -> 4 GiB, '512m', '1000'; '0' means no limit (None)."""
+    text = raw.strip().lower()
+    digits, suffix = (text[:-1], text[-1]) if text[-1:] in _SIZE_SUFFIXES else (text, "")
+    if not digits.isdigit():
+        raise InputError(f"{option} must be a size like 4g, 512m or 1000 (0 = no limit), got {raw!r}")
+    return int(digits) * _SIZE_SUFFIXES[suffix] or None
+
+
 @app.command()
 def compress(
     file: Annotated[Path, typer.Argument(help="file to compress ('-' for stdin)")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="container to write")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="container to write ('-' for stdout)")],
     compressor: SpecOption = "gzip",
     chunk: Annotated[Optional[int], typer.Option(help="code independent chunks of this many bytes")] = None,
-    verify: Annotated[bool, typer.Option(help="decode right after encoding and compare")] = False,
+    verify: Annotated[bool, typer.Option(help="decode right after encoding and check the checksum")] = False,
     batch: Annotated[
         Optional[int], typer.Option(help="with --chunk: chunks coded side by side by language models (0 = off)")
     ] = None,
@@ -162,40 +209,56 @@ def compress(
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
 ) -> None:
-    """Compress a file with any predictor into a self-describing container."""
-    from .coder import decode, encode, read_header
+    """Compress a file with any predictor into a self-describing container (streamed, frame by frame)."""
+    import shutil
+    import tempfile
 
-    data = read_input(file)
-    predictor = build_predictor(compressor, jobs, device, dtype)
-    try:
-        blob = encode(data, predictor, chunk_size=chunk, progress=interactive(), batch_size=batch)
-        if verify and decode(blob, predictor=predictor, progress=interactive()) != data:
-            raise GenzipError("verification failed: decoding did not give back the input")
-    finally:
-        predictor.close()
-    write_output(output, blob)
-    payload = 4 * len(read_header(blob)[1])
+    from .container import Limits, decode_stream, encode_stream
+
+    with open_input(file) as (source, size):
+        predictor = build_predictor(compressor, jobs, device, dtype)
+        try:
+            with open_output(output) as sink:
+                if not verify:
+                    stats = encode_stream(source, sink, predictor, chunk, interactive(), batch, total=size)
+                else:  # spool, decode the spool (the checksum proves the round trip), then copy it out
+                    with tempfile.TemporaryFile() as spool:
+                        stats = encode_stream(source, spool, predictor, chunk, interactive(), batch, total=size)
+                        spool.seek(0)
+                        decode_stream(spool, None, predictor=predictor, limits=Limits(None, None))
+                        spool.seek(0)
+                        shutil.copyfileobj(spool, sink)
+        finally:
+            predictor.close()
+    n, packed, payload = stats.input_bytes, stats.output_bytes, stats.payload_bytes
     rate = (
-        f"{8 * len(blob) / len(data):.3f} bits/byte; payload {payload} bytes = "
-        f"{8 * payload / len(data):.3f} bits/byte + header {len(blob) - payload} bytes"
-        if data
+        f"{8 * packed / n:.3f} bits/byte; payload {payload} bytes = "
+        f"{8 * payload / n:.3f} bits/byte + header and framing {packed - payload} bytes"
+        if n
         else "empty input"
     )
-    typer.echo(f"{file}: {len(data)} -> {len(blob)} bytes ({rate}) with {predictor.spec}", err=True)
+    typer.echo(f"{file}: {n} -> {packed} bytes ({rate}) with {predictor.spec}", err=True)
 
 
 @app.command()
 def decompress(
     file: Annotated[Path, typer.Argument(help="container to decompress ('-' for stdin)")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write ('-' for stdout)")],
+    max_output: Annotated[
+        str, typer.Option(help="refuse containers that decode to more bytes than this (k/m/g/t; 0 = no limit)")
+    ] = "4g",
+    max_memory: Annotated[
+        str, typer.Option(help="refuse containers whose model asks for more memory than this (0 = no limit)")
+    ] = "4g",
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
 ) -> None:
-    """Decompress a container written by 'genzip compress'."""
-    from .coder import decode
+    """Decompress a container written by 'genzip compress' (streamed; a file output appears only when complete)."""
+    from .container import Limits, decode_stream
 
-    data = decode(read_input(file), RuntimeOptions(jobs=jobs, device=device), progress=interactive())
-    write_output(output, data)
+    limits = Limits(parse_size(max_output, "--max-output"), parse_size(max_memory, "--max-memory"))
+    with open_input(file) as (source, _), open_output(output) as sink:
+        decode_stream(source, sink, RuntimeOptions(jobs=jobs, device=device), interactive(), limits=limits)
 
 
 @app.command()
