@@ -86,7 +86,10 @@ def connect(address: str | None, workers: int | None) -> None:
         if address is not None:
             ray.init(address=address, log_to_driver=False)
         else:
-            ray.init(address="local", num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
+            cpus = max(
+                workers or 0, os.cpu_count() or 1
+            )  # later runs of this process may ask for more actors
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
                      log_to_driver=False)  # fmt: skip
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise InputError(f"cannot start or join a Ray cluster ({address or 'local'}): {exc}") from None
@@ -102,8 +105,8 @@ class ActorPool:
         ray = _ray()
         queue = deque(tasks)
         in_flight: dict[Any, tuple[Task, Any]] = {}
-        for actor in self.actors:
-            for _ in range(DEPTH):
+        for _ in range(DEPTH):  # breadth first: every actor gets a task before any gets a second
+            for actor in self.actors:
                 self._submit(queue, actor, in_flight)
         while in_flight:
             [ref], _ = ray.wait(list(in_flight), num_returns=1)
