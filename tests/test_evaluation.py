@@ -185,3 +185,19 @@ def test_cli_bad_run_options_are_one_line_exit_2(tmp_path: Path, args: list[str]
     (tmp_path / "t.txt").write_bytes(b"hello")
     run = _cli("compare", "t.txt", "-c", "ppm", *args, cwd=tmp_path)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and message in run.stderr, run.stderr
+
+
+def test_table1_paper_protocol_counts_header_once_and_rescales_models(tmp_path: Path) -> None:
+    from genzip.data import corpus_bytes
+    from genzip.experiments.table1 import table1
+
+    table1(tmp_path, ["gzip", "uniformtest"], n_bytes=4096, lm_bytes=2048, modalities=("text", "random"), jobs=1,
+           protocol="paper")  # fmt: skip
+    doc = json.loads((tmp_path / "table1.json").read_text())
+    assert doc["protocol"] == "paper"
+    text = corpus_bytes("text", 4096, block=2048)
+    own = sum(len(gzip.compress(text[i : i + 2048], 9, mtime=0)) for i in (0, 2048))
+    header = len(gzip.compress(b"\x00", 9, mtime=0))
+    assert doc["rows"]["gzip"]["text|chunk 2048"]["raw"] == pytest.approx(100 * (own - header) / 4096)
+    assert doc["rows"]["uniformtest"]["random|chunk 2048"]["raw"] == pytest.approx(100 * 8 / 7)
+    assert "Protocol: the paper's" in (tmp_path / "table1.md").read_text()
