@@ -188,10 +188,10 @@ def compare(
 
 
 def score_files(
-    inputs: Sequence[tuple[Path, bytes]], specs: Sequence[str], chunk_size: int, **options: Any
+    inputs: Sequence[tuple[str, bytes]], specs: Sequence[str], chunk_size: int, **options: Any
 ) -> list[tuple[str, str, Score]]:
     """`genzip score --chunk N` through an engine: (file, spec, Score) per predictor and file, as the local path."""
-    comparison = compare([(str(f), data) for f, data in inputs], specs, chunk_size, **options)
+    comparison = compare(list(inputs), specs, chunk_size, **options)
     rows = []
     for name, r in zip(specs, comparison.results, strict=True):
         offset = 0
