@@ -22,8 +22,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import ContainerError, GenzipError, InputError, ModelMismatchError, SpecError  # noqa: E402
-from .predictor import RuntimeOptions, SequencePredictor  # noqa: E402
+from .errors import ContainerError, GenzipError, InputError, ModelMismatchError, SpecError
+from .predictor import RuntimeOptions, SequencePredictor
 
 __all__ = [
     "ContainerError",

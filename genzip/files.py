@@ -34,7 +34,7 @@ def atomic_path(path: Path | str, *, directory: bool = False) -> Iterator[Path]:
         tmp = Path(name)
     try:
         yield tmp
-        os.replace(tmp, path)
+        tmp.replace(path)
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

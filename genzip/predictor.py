@@ -146,7 +146,7 @@ class SequencePredictor(ABC):
         """Size of the model's parameters (2 bytes each, as in the paper), for adjusted rates."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default no-op: most predictors hold nothing to release
         """Release worker processes or devices. Safe to call twice."""
 
     def __enter__(self) -> Self:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any
 
 from .chunks import DEFAULT_CHUNK_BYTES
 from .errors import SpecError

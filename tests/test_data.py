@@ -14,8 +14,8 @@ from PIL import Image
 import genzip
 from genzip import data
 from genzip.chunks import split_chunks
-from genzip.errors import InputError
 from genzip.compressors.media import flac_bytes, png_bytes, png_layout
+from genzip.errors import InputError
 
 
 def _write_wav(path: Path, samples: np.ndarray, channels: int = 1, rate: int = 16000) -> None:
