@@ -22,8 +22,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
 from .errors import ContainerError, GenzipError, InputError, ModelMismatchError, SpecError
 from .predictor import RuntimeOptions, SequencePredictor
+
+if TYPE_CHECKING:
+    from .likelihood import Score
 
 __all__ = [
     "ContainerError",
@@ -41,22 +48,33 @@ __all__ = [
 ]
 
 
-def predictor(spec: str, *, jobs: int | None = None, device: str = "auto", dtype: str | None = None) -> SequencePredictor:
+def predictor(
+    spec: str, *, jobs: int | None = None, device: str = "auto", dtype: str | None = None
+) -> SequencePredictor:
     """Build a predictor from a spec string (see `genzip list`)."""
     from .registry import build
 
     return build(spec, RuntimeOptions(jobs=jobs, device=device, dtype=dtype))
 
 
-def _as_predictor(p: SequencePredictor | str) -> SequencePredictor:
-    return predictor(p) if isinstance(p, str) else p
+@contextmanager
+def _as_predictor(p: SequencePredictor | str) -> Iterator[SequencePredictor]:
+    """The caller's predictor as it is, or one built from a spec string and closed afterwards."""
+    if not isinstance(p, str):
+        yield p
+        return
+    with predictor(p) as built:
+        yield built
 
 
-def compress(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None, progress: bool = False) -> bytes:
+def compress(
+    data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None, progress: bool = False
+) -> bytes:
     """Arithmetic-code `data` with `predictor` into a self-describing container."""
     from .container import encode
 
-    return encode(data, _as_predictor(predictor), chunk_size=chunk_size, progress=progress)
+    with _as_predictor(predictor) as p:
+        return encode(data, p, chunk_size=chunk_size, progress=progress)
 
 
 def decompress(
@@ -101,14 +119,26 @@ def sample(
     """
     from .sampler import sample as _sample
 
-    return _sample(
-        _as_predictor(predictor), prompt, n, temperature, top_k, top_p, seed, min_p=min_p, typical_p=typical_p,
-        repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size, method=method,
-    )
+    with _as_predictor(predictor) as p:
+        return _sample(
+            p,
+            prompt,
+            n,
+            temperature,
+            top_k,
+            top_p,
+            seed,
+            min_p=min_p,
+            typical_p=typical_p,
+            repetition_penalty=repetition_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
+            method=method,
+        )
 
 
-def score(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None):  # -> likelihood.Score
+def score(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None) -> Score:
     """Code length of `data` under `predictor`: total bits, bits/byte, per-symbol bits."""
     from .likelihood import score as _score
 
-    return _score(data, _as_predictor(predictor), chunk_size)
+    with _as_predictor(predictor) as p:
+        return _score(data, p, chunk_size)
