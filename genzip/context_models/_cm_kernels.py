@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._prefetch import prefetch
+
 #: hashed contexts: orders 0..6, the word model, the word bigram, sparse (bytes 2 and 4 back)
 ORDERS = (1, 2, 3, 4, 5, 6)
 N_CTX = 10
@@ -81,6 +83,17 @@ def _find(ht: np.ndarray, h: int) -> int:
         if ht[s] == chk:
             return s
     return len(ht) - 16
+
+
+@njit(cache=True, inline="always")
+def _prefetch_slot(ht: np.ndarray, h: int) -> None:
+    """Start loading the 4-slot group that `_find` and `_claim` probe for `h` (64 bytes, two
+    cache lines as numpy aligns arrays to 16 bytes), so that the lookups of several contexts
+    overlap their cache misses instead of waiting for one after another."""
+    mask = ((len(ht) >> 4) - 2) | 1
+    s = ((h >> 8) & mask & ~3) << 4
+    prefetch(ht, s)
+    prefetch(ht, s + 63)
 
 
 @njit(cache=True)
@@ -209,17 +222,10 @@ def _path(p1: np.ndarray, node: int) -> float:
     return prob
 
 
-@njit(cache=True, inline="always")
-def _nibble_bases(ht: np.ndarray, ctx: np.ndarray, bases: np.ndarray, high: int) -> None:
-    """Slots of the second nibble after the first nibble `high`."""
-    for i in range(N_CTX):
-        bases[i] = _find(ht, _nibble_hash(ctx[i], high))
-
-
 @njit(cache=True)
 def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, scratch):
     """All 256 next-byte probabilities from the current state, without changing it."""
-    x, rec, bases, p1, dots, nodes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+    x, rec, bases, p1, dots, nodes, nh, _ = scratch
     c1 = meta[_HIST] & 255
     for i in range(N_CTX):
         bases[i] = _find(ht, ctx[i])
@@ -228,6 +234,11 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
         nodes[j - 1, 0], nodes[j - 1, 1], nodes[j - 1, 2] = j, j, d
     _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
     for high in range(16):
+        if _path(p1, 16 | high) >= RARE_NIBBLE:
+            for i in range(N_CTX):
+                nh[high, i] = _nibble_hash(ctx[i], high)
+                _prefetch_slot(ht, nh[high, i])
+    for high in range(16):
         rare = _path(p1, 16 | high) < RARE_NIBBLE
         for j in range(1, 16):
             d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
@@ -235,7 +246,8 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
             if rare:
                 p1[nodes[j - 1, 1]] = 0.5
         if not rare:
-            _nibble_bases(ht, ctx, bases, high)
+            for i in range(N_CTX):
+                bases[i] = _find(ht, nh[high, i])
             _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
     path = np.empty(256, dtype=np.float64)
     path[1] = 1.0
@@ -248,19 +260,35 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
 
 
 @njit(cache=True)
-def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, scratch):
-    """Predict the 8 bits of `symbol` (as `dist_into` does), then learn them; returns p(symbol)."""
-    xs, recs, bases, p1, pms, nodes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, upcoming, scratch):
+    """Predict the 8 bits of `symbol` (as `dist_into` does), then learn them; returns p(symbol).
+
+    `upcoming` is the byte after `symbol` when the caller knows it, else -1: the slots of the
+    next byte's contexts are prefetched a whole byte of work ahead (a hint; no value changes)."""
+    xs, recs, bases, p1, pms, nodes, nh, nxt = scratch
     c1 = meta[_HIST] & 255
     prob = 1.0
     c0 = 1
     rare = False
+    _next_contexts(meta, symbol, nxt)
+    for i in range(N_CTX):
+        _prefetch_slot(ht, nxt[i])
+        if upcoming >= 0:
+            _prefetch_slot(ht, _nibble_hash(nxt[i], upcoming >> 4))
+    for i in range(N_CTX):
+        nh[0, i] = _nibble_hash(ctx[i], symbol >> 4)
+        _prefetch_slot(ht, nh[0, i])
+    for depth in range(8):
+        a2 = (((symbol | 256) >> (8 - depth)) | (c1 << 8)) * APM_BUCKETS
+        prefetch(apm2, a2)
+        prefetch(apm2, a2 + 32)
     for i in range(N_CTX):
         bases[i] = _find(ht, ctx[i])
     for depth in range(8):
         if depth == 4:
             rare = prob < RARE_NIBBLE
-            _nibble_bases(ht, ctx, bases, symbol >> 4)
+            for i in range(N_CTX):
+                bases[i] = _find(ht, nh[0, i])
         if rare:
             p = 0.5
             recs[depth, N_CTX + 1] = -1  # nothing to learn from a guess
@@ -288,20 +316,22 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
         bit = (symbol >> (7 - depth)) & 1
         prob *= p if bit else 1.0 - p
         c0 = 2 * c0 + bit
-    _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms)
-    _learn_byte(buf, mt, ctx, meta, symbol)
+    _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, nh[0], meta, symbol, xs, recs, pms)
+    _learn_byte(buf, mt, meta, symbol)
+    ctx[:] = nxt
     return prob
 
 
 @njit(cache=True)
-def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms):
-    """Bit histories, state maps, mixer weights and APMs learn the 8 bits of `symbol`."""
+def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, nh, meta, symbol, xs, recs, pms):
+    """Bit histories, state maps, mixer weights and APMs learn the 8 bits of `symbol` (`nh`: the
+    contexts' hashes for its second nibble)."""
     lr = tabs[LR] * (1.0 + 3.0 * 16384.0 / (16384.0 + meta[_POS]))
     for i in range(N_CTX):
         base = _claim(ht, pri, meta, ctx[i])
         for depth in range(8):
             if depth == 4:
-                base = _claim(ht, pri, meta, _nibble_hash(ctx[i], symbol >> 4))
+                base = _claim(ht, pri, meta, nh[i])
             node = (symbol | 256) >> (8 - depth)
             j = node if depth < 4 else (node & ((1 << (depth - 4)) - 1)) | (1 << (depth - 4))
             bit = (symbol >> (7 - depth)) & 1
@@ -339,9 +369,31 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
         apm2[a2] = apm2[a2] + (target - apm2[a2]) // 64
 
 
+@njit(cache=True, inline="always")
+def _word_after(word: int, word1: int, symbol: int) -> tuple[int, int]:
+    """The hashes of the current and the previous word once `symbol` is seen."""
+    lower = symbol + 32 if 65 <= symbol <= 90 else symbol
+    if 97 <= lower <= 122:
+        return _hash(word + lower, 99), word1
+    return (0, word) if word != 0 else (word, word1)
+
+
+@njit(cache=True, inline="always")
+def _next_contexts(meta: np.ndarray, symbol: int, out: np.ndarray) -> None:
+    """The context hashes of the byte after `symbol`, from the state before `symbol` is learnt."""
+    hist = (meta[_HIST] << 8) | symbol
+    word, word1 = _word_after(meta[_WORD], meta[_WORD1], symbol)
+    for k in range(1, 7):
+        out[k] = _hash(hist & ((1 << (8 * k)) - 1), k)
+    out[0] = _hash(0, 0)
+    out[7] = _hash(word * 256 + (0 if word else symbol), 7)
+    out[8] = _hash(word + word1 * 31, 8)
+    out[9] = _hash(hist & 0xFF00FF00, 9)
+
+
 @njit(cache=True)
-def _learn_byte(buf, mt, ctx, meta, symbol):
-    """History, word hashes, the match model and the next byte's context hashes."""
+def _learn_byte(buf, mt, meta, symbol):
+    """History, word hashes and the match model (`_next_contexts` gives the context hashes)."""
     bmask = len(buf) - 1
     pos = meta[_POS]
     buf[pos & bmask] = symbol
@@ -349,12 +401,7 @@ def _learn_byte(buf, mt, ctx, meta, symbol):
     meta[_POS] = pos
     hist = (meta[_HIST] << 8) | symbol
     meta[_HIST] = hist
-    lower = symbol + 32 if 65 <= symbol <= 90 else symbol
-    if 97 <= lower <= 122:
-        meta[_WORD] = _hash(meta[_WORD] + lower, 99)
-    elif meta[_WORD] != 0:
-        meta[_WORD1] = meta[_WORD]
-        meta[_WORD] = 0
+    meta[_WORD], meta[_WORD1] = _word_after(meta[_WORD], meta[_WORD1], symbol)
     if meta[_MLEN] > 0 and buf[meta[_MPTR] & bmask] == symbol:
         meta[_MLEN] = min(meta[_MLEN] + 1, 65535)
         meta[_MPTR] += 1
@@ -371,18 +418,13 @@ def _learn_byte(buf, mt, ctx, meta, symbol):
                 meta[_MLEN] = n
                 meta[_MPTR] = cand
     mt[mslot] = pos
-    for k in range(1, 7):
-        ctx[k] = _hash(hist & ((1 << (8 * k)) - 1), k)
-    ctx[0] = _hash(0, 0)
-    ctx[7] = _hash(meta[_WORD] * 256 + (0 if meta[_WORD] else symbol), 7)
-    ctx[8] = _hash(meta[_WORD] + meta[_WORD1] * 31, 8)
-    ctx[9] = _hash(hist & 0xFF00FF00, 9)
 
 
 @njit(cache=True)
 def _scratch():
     """Work arrays: inputs, records and dot products of up to 15 nodes (one nibble; the first 8
-    rows are the 8 bits of a byte in `observe`), slot bases, node probabilities, node rows."""
+    rows are the 8 bits of a byte in `observe`), slot bases, node probabilities, node rows, and
+    the contexts' hashes for each second nibble (row 0 only in `observe`), the next byte's."""
     return (
         np.empty((15, N_IN), np.float64),
         np.empty((15, N_IN + 5), np.int64),
@@ -390,6 +432,8 @@ def _scratch():
         np.empty(256, np.float64),
         np.empty((15, 3), np.float64),
         np.empty((15, 3), np.int64),
+        np.empty((16, N_CTX), np.int64),
+        np.empty(N_CTX, np.int64),
     )
 
 
@@ -402,8 +446,9 @@ def dist(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out):
 def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, out):
     scratch = _scratch()
     for i in range(len(symbols)):
+        upcoming = symbols[i + 1] if i + 1 < len(symbols) else -1
         dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out[i], scratch)
-        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
+        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], upcoming, scratch)
     return len(symbols)
 
 
@@ -411,9 +456,9 @@ def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symb
 def score(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, bits):
     scratch = _scratch()
     for i in range(len(symbols)):
-        bits[i] = -np.log2(
-            observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
-        )
+        upcoming = symbols[i + 1] if i + 1 < len(symbols) else -1
+        p = observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], upcoming, scratch)
+        bits[i] = -np.log2(p)
     return len(symbols)
 
 
@@ -421,5 +466,6 @@ def score(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symb
 def learn(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols):
     scratch = _scratch()
     for i in range(len(symbols)):
-        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
+        upcoming = symbols[i + 1] if i + 1 < len(symbols) else -1
+        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], upcoming, scratch)
     return len(symbols)
