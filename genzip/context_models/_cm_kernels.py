@@ -51,7 +51,7 @@ SQUASH = LR + 1
 SQUASH_RANGE, SQUASH_STEPS = 16, 128
 #: a second nibble reached with less probability than this is not modelled: its 15 bits are
 #: coin flips (most of a full distribution's work saved, at most 4 bits x 16 x RARE_NIBBLE lost)
-RARE_NIBBLE = 1.0 / 16384.0
+RARE_NIBBLE = 1.0 / 4096.0
 
 # meta layout
 _POS, _HIST, _WORD, _WORD1, _MPTR, _MLEN, _EVICT = 0, 1, 2, 3, 4, 5, 6
@@ -96,7 +96,7 @@ def _prefetch_slot(ht: np.ndarray, h: int) -> None:
     prefetch(ht, s + 63)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _claim(ht: np.ndarray, pri: np.ndarray, meta: np.ndarray, h: int) -> int:
     """Base of the slot for `h`, replacing the least used of its 3 candidates if it is new."""
     mask = ((len(ht) >> 4) - 2) | 1
@@ -137,23 +137,22 @@ def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1):
-    """p(next bit = 1) at the tree nodes `nodes` of one nibble, into `p1[node]`.
+def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, count, row, x, rec, dots, p1):
+    """p(next bit = 1) at the first `count` tree nodes of `nodes` (one nibble), into `p1[node]`.
 
-    nodes: rows of (slot offset j, tree node c0, depth). Per node row n: inputs x[n], and
-    rec[n]: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
+    nodes: rows of (slot offset j, tree node c0, depth). Per node row n: inputs x[row + n], and
+    rec[row + n]: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
     set, [N_CTX+2] the second mixer's weight set, [N_CTX+3] nearer APM1 index, [N_CTX+4]
-    nearer APM2 index; dots[n]: the two mixers' dot products (each learns from its own error).
+    nearer APM2 index; dots[row + n]: the two mixers' dot products (each learns from its own error).
     Nodes are independent, so the loops run across them (more work in flight per input);
     each node's sums are still taken input by input, so one node alone gives the same floats.
     """
-    count = len(nodes)
     for i in range(N_CTX):
         base = bases[i]
         for n in range(count):
             k = i * 256 + ht[base + nodes[n, 0]]
-            rec[n, i] = k
-            x[n, i] = tabs[smp[k] >> 10]
+            rec[row + n, i] = k
+            x[row + n, i] = tabs[smp[k] >> 10]
     mlen = meta[_MLEN]
     for n in range(count):
         c0 = nodes[n, 1]
@@ -161,35 +160,35 @@ def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec,
         sel = 0
         if mbit >= 0:
             k = N_CTX * 256 + min(mlen, 15) * 2 + mbit
-            rec[n, MATCH_IN] = k
-            x[n, MATCH_IN] = tabs[smp[k] >> 10]
+            rec[row + n, MATCH_IN] = k
+            x[row + n, MATCH_IN] = tabs[smp[k] >> 10]
             sel = 1 if mlen < LONG_MATCH else 2
         else:
-            rec[n, MATCH_IN] = -1
-            x[n, MATCH_IN] = 0.0
-        x[n, BIAS_IN] = 0.25
-        rec[n, N_CTX + 1] = (sel * 256 + c0) * N_IN
-        rec[n, N_CTX + 2] = (N_SETS + c1 * 8 + nodes[n, 2]) * N_IN
+            rec[row + n, MATCH_IN] = -1
+            x[row + n, MATCH_IN] = 0.0
+        x[row + n, BIAS_IN] = 0.25
+        rec[row + n, N_CTX + 1] = (sel * 256 + c0) * N_IN
+        rec[row + n, N_CTX + 2] = (N_SETS + c1 * 8 + nodes[n, 2]) * N_IN
         seen = 0
         for i in range(1, 7):
-            seen += 1 if rec[n, i] != i * 256 else 0
-        rec[n, N_CTX + 5] = (N_SETS + N_SETS2 + (seen * 3 + sel) * 8 + nodes[n, 2]) * N_IN
-        dots[n, 0] = 0.0
-        dots[n, 1] = 0.0
-        dots[n, 2] = 0.0
+            seen += 1 if rec[row + n, i] != i * 256 else 0
+        rec[row + n, N_CTX + 5] = (N_SETS + N_SETS2 + (seen * 3 + sel) * 8 + nodes[n, 2]) * N_IN
+        dots[row + n, 0] = 0.0
+        dots[row + n, 1] = 0.0
+        dots[row + n, 2] = 0.0
     for i in range(N_IN):
         for n in range(count):
-            dots[n, 0] += mw[rec[n, N_CTX + 1] + i] * x[n, i]
-            dots[n, 1] += mw[rec[n, N_CTX + 2] + i] * x[n, i]
-            dots[n, 2] += mw[rec[n, N_CTX + 5] + i] * x[n, i]
+            dots[row + n, 0] += mw[rec[row + n, N_CTX + 1] + i] * x[row + n, i]
+            dots[row + n, 1] += mw[rec[row + n, N_CTX + 2] + i] * x[row + n, i]
+            dots[row + n, 2] += mw[rec[row + n, N_CTX + 5] + i] * x[row + n, i]
     for n in range(count):
         c0 = nodes[n, 1]
-        dot1 = min(max(dots[n, 0], -15.0), 15.0)
-        dot2 = min(max(dots[n, 1], -15.0), 15.0)
-        dot3 = min(max(dots[n, 2], -15.0), 15.0)
-        dots[n, 0] = dot1
-        dots[n, 1] = dot2
-        dots[n, 2] = dot3
+        dot1 = min(max(dots[row + n, 0], -15.0), 15.0)
+        dot2 = min(max(dots[row + n, 1], -15.0), 15.0)
+        dot3 = min(max(dots[row + n, 2], -15.0), 15.0)
+        dots[row + n, 0] = dot1
+        dots[row + n, 1] = dot2
+        dots[row + n, 2] = dot3
         f = FINAL + 3 * c0
         dot = min(max(mw[f] * dot1 + mw[f + 1] * dot2 + mw[f + 2] * dot3, -15.0), 15.0)
         mixed = _squash(tabs, dot)
@@ -198,8 +197,8 @@ def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec,
         w = pos - lo
         a1 = c0 * APM_BUCKETS + lo
         a2 = (c0 | (c1 << 8)) * APM_BUCKETS + lo
-        rec[n, N_CTX + 3] = a1 + (1 if w >= 0.5 else 0)
-        rec[n, N_CTX + 4] = a2 + (1 if w >= 0.5 else 0)
+        rec[row + n, N_CTX + 3] = a1 + (1 if w >= 0.5 else 0)
+        rec[row + n, N_CTX + 4] = a2 + (1 if w >= 0.5 else 0)
         q1 = (apm1[a1] * (1.0 - w) + apm1[a1 + 1] * w) * (1.0 / 65536.0)
         q2 = (apm2[a2] * (1.0 - w) + apm2[a2 + 1] * w) * (1.0 / 65536.0)
         p = 0.4 * mixed + 0.2 * q1 + 0.4 * q2
@@ -232,7 +231,7 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
     for j in range(1, 16):
         d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
         nodes[j - 1, 0], nodes[j - 1, 1], nodes[j - 1, 2] = j, j, d
-    _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
+    _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, 15, 0, x, rec, dots, p1)
     for high in range(16):
         if _path(p1, 16 | high) >= RARE_NIBBLE:
             for i in range(N_CTX):
@@ -248,7 +247,7 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
         if not rare:
             for i in range(N_CTX):
                 bases[i] = _find(ht, nh[high, i])
-            _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
+            _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, 15, 0, x, rec, dots, p1)
     path = np.empty(256, dtype=np.float64)
     path[1] = 1.0
     for c0 in range(1, 128):
@@ -306,10 +305,12 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
                 meta,
                 bases,
                 c1,
-                nodes[:1],
-                xs[depth : depth + 1],
-                recs[depth : depth + 1],
-                pms[depth : depth + 1],
+                nodes,
+                1,
+                depth,
+                xs,
+                recs,
+                pms,
                 p1,
             )
             p = p1[c0]
