@@ -72,7 +72,7 @@ def _hash(v: int, k: int) -> int:
     return int(np.int64(h ^ (h >> np.uint64(31))))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _find(ht: np.ndarray, h: int) -> int:
     """Base of the slot holding context hash `h`, or of the empty slot; read only."""
     mask = ((len(ht) >> 4) - 2) | 1
@@ -85,7 +85,7 @@ def _find(ht: np.ndarray, h: int) -> int:
     return len(ht) - 16
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _prefetch_slot(ht: np.ndarray, h: int) -> None:
     """Start loading the 4-slot group that `_find` and `_claim` probe for `h` (64 bytes, two
     cache lines as numpy aligns arrays to 16 bytes), so that the lookups of several contexts
@@ -96,7 +96,7 @@ def _prefetch_slot(ht: np.ndarray, h: int) -> None:
     prefetch(ht, s + 63)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _claim(ht: np.ndarray, pri: np.ndarray, meta: np.ndarray, h: int) -> int:
     """Base of the slot for `h`, replacing the least used of its 3 candidates if it is new."""
     mask = ((len(ht) >> 4) - 2) | 1
@@ -111,12 +111,13 @@ def _claim(ht: np.ndarray, pri: np.ndarray, meta: np.ndarray, h: int) -> int:
             best, best_pri = s, pri[ht[s + 1]]
     if best_pri > 0:
         meta[_EVICT] += 1
-    ht[best : best + 16] = 0
+    for j in range(1, 16):  # element by element: a slice would be a refcounted view
+        ht[best + j] = 0
     ht[best] = chk
     return best
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _squash(tabs: np.ndarray, x: float) -> float:
     """1 / (1 + e^-x) for x in [-15, 15], interpolated in a table (an exp per node costs a third
     of a full distribution)."""
@@ -125,7 +126,7 @@ def _squash(tabs: np.ndarray, x: float) -> float:
     return tabs[SQUASH + lo] + (tabs[SQUASH + lo + 1] - tabs[SQUASH + lo]) * (pos - lo)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
     """The bit the match model expects at node `c0`, or -1 if it has no opinion there."""
     if meta[_MLEN] == 0:
@@ -136,7 +137,7 @@ def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
     return (expected >> (7 - depth)) & 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, count, row, x, rec, dots, p1):
     """p(next bit = 1) at the first `count` tree nodes of `nodes` (one nibble), into `p1[node]`.
 
@@ -210,7 +211,7 @@ def _nibble_hash(h: int, high: int) -> int:
     return _hash(h, 16 + high)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _path(p1: np.ndarray, node: int) -> float:
     """Probability of reaching the depth-4 node `node` (16..31): the same products, in the same
     order, as `observe` forms along the path."""
@@ -319,7 +320,8 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
         c0 = 2 * c0 + bit
     _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, nh[0], meta, symbol, xs, recs, pms)
     _learn_byte(buf, mt, meta, symbol)
-    ctx[:] = nxt
+    for i in range(N_CTX):
+        ctx[i] = nxt[i]
     return prob
 
 
@@ -339,11 +341,10 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, nh, meta, sym
             ht[base + j] = nex[2 * ht[base + j] + bit]
     for depth in range(8):
         bit = (symbol >> (7 - depth)) & 1
-        rec = recs[depth]
-        if rec[N_CTX + 1] < 0:
+        if recs[depth, N_CTX + 1] < 0:
             continue
         for i in range(N_CTX + 1):
-            k = rec[i]
+            k = recs[depth, i]
             if k >= 0:
                 n = smn[k]
                 smp[k] += np.int32((((bit << 22) - smp[k]) * np.int64(tabs[RECIP + n])) >> 16)
@@ -352,7 +353,7 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, nh, meta, sym
         err1 = (bit - _squash(tabs, pms[depth, 0])) * lr
         err2 = (bit - _squash(tabs, pms[depth, 1])) * lr
         err3 = (bit - _squash(tabs, pms[depth, 2])) * lr
-        ws, ws2, ws3 = rec[N_CTX + 1], rec[N_CTX + 2], rec[N_CTX + 5]
+        ws, ws2, ws3 = recs[depth, N_CTX + 1], recs[depth, N_CTX + 2], recs[depth, N_CTX + 5]
         f = FINAL + 3 * ((symbol | 256) >> (8 - depth))
         d1, d2, d3 = pms[depth, 0], pms[depth, 1], pms[depth, 2]
         errf = bit - _squash(tabs, min(max(mw[f] * d1 + mw[f + 1] * d2 + mw[f + 2] * d3, -15.0), 15.0))
@@ -365,7 +366,7 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, nh, meta, sym
             mw[ws2 + i] += err2 * xs[depth, i]
             mw[ws3 + i] += err3 * xs[depth, i]
         target = 65535 if bit else 0
-        a1, a2 = rec[N_CTX + 3], rec[N_CTX + 4]
+        a1, a2 = recs[depth, N_CTX + 3], recs[depth, N_CTX + 4]
         apm1[a1] = apm1[a1] + (target - apm1[a1]) // 64
         apm2[a2] = apm2[a2] + (target - apm2[a2]) // 64
 
@@ -379,7 +380,7 @@ def _word_after(word: int, word1: int, symbol: int) -> tuple[int, int]:
     return (0, word) if word != 0 else (word, word1)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _next_contexts(meta: np.ndarray, symbol: int, out: np.ndarray) -> None:
     """The context hashes of the byte after `symbol`, from the state before `symbol` is learnt."""
     hist = (meta[_HIST] << 8) | symbol
