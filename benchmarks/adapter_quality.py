@@ -6,8 +6,8 @@ with a 2048-byte context, prints bits/byte of
              (it sees all the text before each byte, the predictors only the last 2048 bytes)
   own 2K     the same with the compressor's window cut to the predictors' 2048 bytes: each block
              of 64 bytes costs 8 (|C(w+block)| - |C(w)|) bits, w = the 2048 bytes before it
-  paper      the paper's adapter (resolution=bytes)
-  bits       finest reachable code lengths (resolution=bits, the default)
+  paper      the paper's adapter (adapter=paper)
+  bits       finest reachable code lengths (adapter=paper,resolution=bits)
   +calib     bits + calibrate=true
   +look16    bits + lookahead=16
   +both      bits + lookahead=16 + calibrate=true
@@ -57,6 +57,9 @@ from genzip.workers import WorkerPool
 COMPRESSORS = ["gzip", "zstd", "lzma", "brotli", "bz2", "ppmd"]
 VARIANTS = ["paper", "bits", "+calib", "+look16", "+both"]
 HORIZON = 16
+#: the paper's formula, and the same with exact lengths: the base each variant adds one option to
+PAPER = "adapter=paper"
+BITS = "adapter=paper,resolution=bits"
 CONTEXT = DEFAULT_CHUNK_BYTES
 #: block size of the windowed own rate
 OWN_BLOCK = 64
@@ -64,11 +67,11 @@ OWN_BLOCK = 64
 
 def variant_spec(name: str, variant: str) -> str:
     return {
-        "paper": f"{name}:resolution=bytes",
-        "bits": f"{name}:resolution=bits",
-        "+calib": f"{name}:calibrate=true",
-        "+look16": f"{name}:lookahead={HORIZON}",
-        "+both": f"{name}:lookahead={HORIZON},calibrate=true",
+        "paper": f"{name}:{PAPER}",
+        "bits": f"{name}:{BITS}",
+        "+calib": f"{name}:{BITS},calibrate=true",
+        "+look16": f"{name}:{BITS},lookahead={HORIZON}",
+        "+both": f"{name}:{BITS},lookahead={HORIZON},calibrate=true",
     }[variant]
 
 
@@ -87,8 +90,8 @@ def _predictor(spec: str) -> CodeLengthPredictor:
 
 def _evidence_block(name: str, buffer: bytes, positions: list[int]) -> np.ndarray:
     """Evidence (paper, bits, lookahead) for the context ending before each position: (n, 3, 2, 256) int64."""
-    paper = _predictor(f"{name}:resolution=bytes")
-    look = _predictor(f"{name}:lookahead={HORIZON}")
+    paper = _predictor(f"{name}:{PAPER}")
+    look = _predictor(f"{name}:{BITS},lookahead={HORIZON}")
     out = np.empty((len(positions), 3, 2, 256), dtype=np.int64)
     for row, pos in enumerate(positions):
         ctx = buffer[max(0, pos - CONTEXT) : pos]
@@ -103,7 +106,7 @@ def _evidence_block(name: str, buffer: bytes, positions: list[int]) -> np.ndarra
 def all_evidence(name: str, buffer: bytes, positions: list[int], jobs: int) -> np.ndarray:
     """`_evidence_block` over blocks of the positions in `jobs` forked processes. For a library that leaks
     memory per call (pyppmd) the processes are replaced every LEAKY_CALLS_PER_WORKER calls."""
-    leaks = _predictor(f"{name}:lookahead={HORIZON}").LEAKS_MEMORY
+    leaks = _predictor(f"{name}:{BITS},lookahead={HORIZON}").LEAKS_MEMORY
     per_position = calls_per_position(0, 1) + calls_per_position(HORIZON, 1)
     batch = max(1, LEAKY_CALLS_PER_WORKER * jobs // per_position) if leaks else len(positions)
     pool = WorkerPool(jobs, LEAKY_CALLS_PER_WORKER if leaks else None)
@@ -173,7 +176,7 @@ def rates(
     ctx = data[:CONTEXT]
     positions = positions_of(n, stride)
     symbols = np.frombuffer(data, dtype=np.uint8)[positions].astype(np.int64)
-    own, own_2k = own_rates(_predictor(f"{name}:resolution=bytes"), data, n)
+    own, own_2k = own_rates(_predictor(f"{name}:{PAPER}"), data, n)
     t = time.perf_counter()
     evidence = all_evidence(name, data, positions, jobs)
     wall = time.perf_counter() - t
@@ -257,7 +260,7 @@ def main() -> None:
         action="append",
         default=[],
         help="also score NAME:EXTRA for each compressor, "
-        "e.g. 'dither=4,lookahead=16,calibrate=true' (a separate table; may be repeated)",
+        "e.g. 'dither=4,lookahead=16,calibrate=true' on top of the defaults, or 'default' (a separate table; may be repeated)",
     )
     parser.add_argument("--extra-only", action="store_true", help="skip the main table (with --extra)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -277,7 +280,13 @@ def main() -> None:
         extra = []
         for name in args.compressors.split(","):
             for options in args.extra:
-                r = extra_rate(f"{name}:{options}", n, args.offset, args.jobs, strides.get(name, 1))
+                r = extra_rate(
+                    f"{name}:{options}" if options != "default" else name,
+                    n,
+                    args.offset,
+                    args.jobs,
+                    strides.get(name, 1),
+                )
                 extra.append(r)
                 own = float(r["own"])
                 bpb = float(r["bits_per_byte"])
@@ -316,7 +325,7 @@ def main() -> None:
         results["rates"] = table
         print("resolution=bits measures:")
         for name in args.compressors.split(","):
-            print(f"  {name}: {_predictor(f'{name}:resolution=bits').BITS_MEANING}")
+            print(f"  {name}: {_predictor(f'{name}:{BITS}').BITS_MEANING}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

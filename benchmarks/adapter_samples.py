@@ -121,8 +121,13 @@ def main() -> None:
     prompts = [int(x) for x in args.prompts.split(",")]
     common = {"temperature": args.temperature, "top_p": args.top_p}
     settings = {
-        "gzip, horizon 1": {"spec": "gzip:resolution=bits", **common},
-        f"gzip, lookahead {HORIZON}": {"spec": f"gzip:lookahead={HORIZON}", **common},
+        "gzip, paper": {"spec": "gzip:adapter=paper", **common},
+        "gzip, horizon 1": {"spec": "gzip:adapter=paper,resolution=bits", **common},
+        f"gzip, lookahead {HORIZON}": {
+            "spec": f"gzip:adapter=paper,resolution=bits,lookahead={HORIZON}",
+            **common,
+        },
+        "gzip (default)": {"spec": "gzip", **common},
     }
     rows = samples(args.seeds, prompts, SAMPLE_BYTES, settings, args.jobs)
     print(

@@ -3,8 +3,8 @@
 For each compressor at a 2048-byte context, in the same run:
   naive      compress context+b from scratch with the library's one-shot call, for each of
              the 256 bytes b, in one process (the obvious implementation of the paper's adapter)
-  genzip     genzip's adapter with the default spec (resolution=bits) and with the paper's
-             formula (resolution=bytes), through `distributions()` (the encoder/score path,
+  genzip     genzip's adapter with the default spec and with the paper's
+             formula (adapter=paper), through `distributions()` (the encoder/score path,
              positions split over --jobs processes) and through `distribution()` in one process
 and the ratio genzip / naive. Slow compressors get fewer positions (brotli-11 is ~1 s per byte).
 
@@ -114,12 +114,12 @@ def main() -> None:
     header = (
         "compressor",
         "naive 1 proc",
-        "bits batched",
-        "bits 1 proc",
-        "bytes batched",
-        "bytes 1 proc",
-        "bits batched / naive",
-        "bits 1 proc / naive",
+        "default batched",
+        "default 1 proc",
+        "paper batched",
+        "paper 1 proc",
+        "default batched / naive",
+        "default 1 proc / naive",
     )
     print(" | ".join(header))
     for name in args.compressors.split(","):
@@ -127,8 +127,8 @@ def main() -> None:
         naive = naive_rate(calls[name], data, n_naive)
         bits_b = batched_rate(name, data, n_adapter, args.jobs)
         bits_1 = stepping_rate(name, data, max(1, n_adapter // 4))
-        bytes_b = batched_rate(f"{name}:resolution=bytes", data, n_adapter, args.jobs)
-        bytes_1 = stepping_rate(f"{name}:resolution=bytes", data, max(1, n_adapter // 4))
+        bytes_b = batched_rate(f"{name}:adapter=paper", data, n_adapter, args.jobs)
+        bytes_1 = stepping_rate(f"{name}:adapter=paper", data, max(1, n_adapter // 4))
         print(
             f"{name} | {naive:.2f} | {bits_b:.2f} | {bits_1:.2f} | {bytes_b:.2f} | {bytes_1:.2f} | "
             f"{bits_b / naive:.1f}x | {bits_1 / naive:.1f}x",

@@ -54,31 +54,57 @@ def _as_predictor(p: SequencePredictor | str) -> SequencePredictor:
 
 def compress(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None, progress: bool = False) -> bytes:
     """Arithmetic-code `data` with `predictor` into a self-describing container."""
-    from .coder import encode
+    from .container import encode
 
     return encode(data, _as_predictor(predictor), chunk_size=chunk_size, progress=progress)
 
 
-def decompress(blob: bytes, *, jobs: int | None = None, device: str = "auto", progress: bool = False) -> bytes:
-    """Decode a container; raises ContainerError (or ModelMismatchError) if it is not valid."""
-    from .coder import decode
+def decompress(
+    blob: bytes,
+    *,
+    jobs: int | None = None,
+    device: str = "auto",
+    progress: bool = False,
+    max_output: int | None = 4 << 30,
+    max_memory: int | None = 4 << 30,
+) -> bytes:
+    """Decode a container; raises ContainerError (or ModelMismatchError) if it is not valid.
 
-    return decode(blob, RuntimeOptions(jobs=jobs, device=device), progress=progress)
+    `max_output` bounds the decoded size and `max_memory` a spec's model memory (None: no limit).
+    """
+    from .container import Limits, decode
+
+    limits = Limits(max_output=max_output, max_model_memory=max_memory)
+    return decode(blob, RuntimeOptions(jobs=jobs, device=device), progress=progress, limits=limits)
 
 
 def sample(
     predictor: SequencePredictor | str,
     prompt: bytes = b"",
     n: int = 200,
-    temperature: float = 1.0,
+    temperature: float | None = None,
     top_k: int | None = None,
     top_p: float | None = None,
     seed: int | None = None,
+    *,
+    min_p: float | None = None,
+    typical_p: float | None = None,
+    repetition_penalty: float | None = None,
+    no_repeat_ngram_size: int | None = None,
+    method: str = "auto",
 ) -> bytes:
-    """Draw `n` bytes continuing `prompt`; the same seed gives the same bytes."""
+    """Draw `n` bytes continuing `prompt`; the same seed gives the same bytes.
+
+    The controls mean what they mean in Hugging Face `generate`. For compressors the
+    default method draws whole blocks from the compressor's code lengths
+    (method="sequence"); method="symbol" is the paper's per-byte sampling.
+    """
     from .sampler import sample as _sample
 
-    return _sample(_as_predictor(predictor), prompt, n, temperature, top_k, top_p, seed)
+    return _sample(
+        _as_predictor(predictor), prompt, n, temperature, top_k, top_p, seed, min_p=min_p, typical_p=typical_p,
+        repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size, method=method,
+    )
 
 
 def score(data: bytes, predictor: SequencePredictor | str, chunk_size: int | None = None):  # -> likelihood.Score

@@ -8,14 +8,17 @@ when complete, so a failed run never leaves a partial file.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import IO, Annotated, Optional
 
 import typer
 
 from .errors import GenzipError, InputError, SpecError
-from .files import atomic_write
+from .files import atomic_path, atomic_write
 from .predictor import RuntimeOptions, SequencePredictor
 
 app = typer.Typer(
@@ -32,6 +35,11 @@ SpecOption = Annotated[
 JobsOption = Annotated[Optional[int], typer.Option("--jobs", "-j", help="worker processes (default: all cores)")]
 DeviceOption = Annotated[str, typer.Option(help="cpu | cuda | auto (language models)")]
 DtypeOption = Annotated[Optional[str], typer.Option(help="float32 | float16 | bfloat16 (language models)")]
+EngineOption = Annotated[str, typer.Option(help="where chunks are scored: local (process pool) | ray")]
+AddressOption = Annotated[Optional[str], typer.Option(help="--engine ray: join this running cluster (ray start --head)")]
+ProtocolOption = Annotated[
+    str, typer.Option(help="genzip | paper (header once for compressors, masked bytes for language models)")
+]
 
 
 def read_input(path: Path) -> bytes:
@@ -88,12 +96,30 @@ def interactive() -> bool:
 def sample(
     compressor: SpecOption = "gzip",
     prompt: Annotated[str, typer.Option(help="text to continue")] = "",
-    prompt_file: Annotated[Optional[Path], typer.Option(help="read the prompt (raw bytes) from a file")] = None,
+    prompt_file: Annotated[
+        Optional[Path], typer.Option(help="read the prompt (raw bytes: conditioning text + prompt) from a file")
+    ] = None,
     n: Annotated[int, typer.Option("-n", "--bytes", help="bytes to generate")] = 200,
     seed: Annotated[Optional[int], typer.Option(help="random seed; the same seed gives the same sample")] = None,
-    temperature: Annotated[float, typer.Option(help="0 = greedy, 1 = the predictor's own distribution")] = 1.0,
+    temperature: Annotated[
+        Optional[float], typer.Option(help="0 = greedy, 1 = the predictor's own distribution [1]")
+    ] = None,
     top_k: Annotated[Optional[int], typer.Option(help="keep only the k most likely symbols")] = None,
     top_p: Annotated[Optional[float], typer.Option(help="keep the smallest set with this much probability")] = None,
+    min_p: Annotated[Optional[float], typer.Option(help="drop symbols below min_p x the most likely one")] = None,
+    typical_p: Annotated[Optional[float], typer.Option(help="locally typical sampling: keep this much mass")] = None,
+    repetition_penalty: Annotated[
+        Optional[float], typer.Option(help="> 1 discourages symbols already in prompt or sample (CTRL's penalty)")
+    ] = None,
+    no_repeat_ngram_size: Annotated[
+        Optional[int],
+        typer.Option(help="no n-gram of this many symbols occurs twice in prompt + sample (0 = off; compressors: 25)"),
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="auto (compressors: sequence, others: symbol) | symbol | sequence")
+    ] = "auto",
+    particles: Annotated[Optional[int], typer.Option(help="sequence method: particles per block")] = None,
+    horizon: Annotated[Optional[int], typer.Option(help="sequence method: bytes per block")] = None,
     context: Annotated[Optional[int], typer.Option(help="override the compressor's context window (bytes)")] = None,
     lookahead: Annotated[
         Optional[int], typer.Option(help="compressors: score continuations of up to K bytes (spec lookahead=K)")
@@ -103,14 +129,26 @@ def sample(
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
 ) -> None:
-    """Generate bytes that continue a prompt, from any predictor."""
+    """Generate bytes that continue a prompt, from any predictor (see docs/sampling.md)."""
+    from dataclasses import replace
+
+    from .sampler import SequenceSettings
     from .sampler import sample as draw_sample
 
     prompt_bytes = read_input(prompt_file) if prompt_file is not None else prompt.encode()
     spec = with_param(with_param(compressor, "context", context), "lookahead", lookahead)
+    settings = SequenceSettings()
+    if particles is not None:
+        settings = replace(settings, particles=particles)
+    if horizon is not None:
+        settings = replace(settings, horizon=horizon, commit=min(settings.commit or horizon, horizon))
     predictor = build_predictor(spec, jobs, device, dtype)
     try:
-        out = draw_sample(predictor, prompt_bytes, n, temperature, top_k, top_p, seed, progress=interactive())
+        out = draw_sample(
+            predictor, prompt_bytes, n, temperature, top_k, top_p, seed, progress=interactive(), min_p=min_p,
+            typical_p=typical_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+            method=method, settings=settings,
+        )
     finally:
         predictor.close()
     write_output(output, out)
@@ -118,13 +156,57 @@ def sample(
         typer.echo()
 
 
+@contextmanager
+def open_input(path: Path) -> Iterator[tuple[IO[bytes], int]]:
+    """A file (stdin for '-') opened for streaming, with its size when known (0 otherwise)."""
+    if str(path) == "-":
+        yield sys.stdin.buffer, 0
+        return
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"is a directory, not a file: {path}") from None
+    except PermissionError:
+        raise InputError(f"permission denied: {path}") from None
+    with handle:
+        yield handle, os.fstat(handle.fileno()).st_size
+
+
+@contextmanager
+def open_output(path: Path) -> Iterator[IO[bytes]]:
+    """Stream to stdout for '-', else to a temporary file renamed over `path` only on success."""
+    if str(path) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    directory = path.resolve().parent
+    if not directory.is_dir():
+        raise InputError(f"output directory does not exist: {directory}")
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        yield handle
+
+
+_SIZE_SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(raw: str, option: str) -> int | None:
+    """'4g' -> 4 GiB, '512m', '1000'; '0' means no limit (None)."""
+    text = raw.strip().lower()
+    digits, suffix = (text[:-1], text[-1]) if text[-1:] in _SIZE_SUFFIXES else (text, "")
+    if not digits.isdigit():
+        raise InputError(f"{option} must be a size like 4g, 512m or 1000 (0 = no limit), got {raw!r}")
+    return int(digits) * _SIZE_SUFFIXES[suffix] or None
+
+
 @app.command()
 def compress(
     file: Annotated[Path, typer.Argument(help="file to compress ('-' for stdin)")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="container to write")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="container to write ('-' for stdout)")],
     compressor: SpecOption = "gzip",
     chunk: Annotated[Optional[int], typer.Option(help="code independent chunks of this many bytes")] = None,
-    verify: Annotated[bool, typer.Option(help="decode right after encoding and compare")] = False,
+    verify: Annotated[bool, typer.Option(help="decode right after encoding and check the checksum")] = False,
     batch: Annotated[
         Optional[int], typer.Option(help="with --chunk: chunks coded side by side by language models (0 = off)")
     ] = None,
@@ -132,40 +214,56 @@ def compress(
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
 ) -> None:
-    """Compress a file with any predictor into a self-describing container."""
-    from .coder import decode, encode, read_header
+    """Compress a file with any predictor into a self-describing container (streamed, frame by frame)."""
+    import shutil
+    import tempfile
 
-    data = read_input(file)
-    predictor = build_predictor(compressor, jobs, device, dtype)
-    try:
-        blob = encode(data, predictor, chunk_size=chunk, progress=interactive(), batch_size=batch)
-        if verify and decode(blob, predictor=predictor, progress=interactive()) != data:
-            raise GenzipError("verification failed: decoding did not give back the input")
-    finally:
-        predictor.close()
-    write_output(output, blob)
-    payload = 4 * len(read_header(blob)[1])
+    from .container import Limits, decode_stream, encode_stream
+
+    with open_input(file) as (source, size):
+        predictor = build_predictor(compressor, jobs, device, dtype)
+        try:
+            with open_output(output) as sink:
+                if not verify:
+                    stats = encode_stream(source, sink, predictor, chunk, interactive(), batch, total=size)
+                else:  # spool, decode the spool (the checksum proves the round trip), then copy it out
+                    with tempfile.TemporaryFile() as spool:
+                        stats = encode_stream(source, spool, predictor, chunk, interactive(), batch, total=size)
+                        spool.seek(0)
+                        decode_stream(spool, None, predictor=predictor, limits=Limits(None, None))
+                        spool.seek(0)
+                        shutil.copyfileobj(spool, sink)
+        finally:
+            predictor.close()
+    n, packed, payload = stats.input_bytes, stats.output_bytes, stats.payload_bytes
     rate = (
-        f"{8 * len(blob) / len(data):.3f} bits/byte; payload {payload} bytes = "
-        f"{8 * payload / len(data):.3f} bits/byte + header {len(blob) - payload} bytes"
-        if data
+        f"{8 * packed / n:.3f} bits/byte; payload {payload} bytes = "
+        f"{8 * payload / n:.3f} bits/byte + header and framing {packed - payload} bytes"
+        if n
         else "empty input"
     )
-    typer.echo(f"{file}: {len(data)} -> {len(blob)} bytes ({rate}) with {predictor.spec}", err=True)
+    typer.echo(f"{file}: {n} -> {packed} bytes ({rate}) with {predictor.spec}", err=True)
 
 
 @app.command()
 def decompress(
     file: Annotated[Path, typer.Argument(help="container to decompress ('-' for stdin)")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write ('-' for stdout)")],
+    max_output: Annotated[
+        str, typer.Option(help="refuse containers that decode to more bytes than this (k/m/g/t; 0 = no limit)")
+    ] = "4g",
+    max_memory: Annotated[
+        str, typer.Option(help="refuse containers whose model asks for more memory than this (0 = no limit)")
+    ] = "4g",
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
 ) -> None:
-    """Decompress a container written by 'genzip compress'."""
-    from .coder import decode
+    """Decompress a container written by 'genzip compress' (streamed; a file output appears only when complete)."""
+    from .container import Limits, decode_stream
 
-    data = decode(read_input(file), RuntimeOptions(jobs=jobs, device=device), progress=interactive())
-    write_output(output, data)
+    limits = Limits(parse_size(max_output, "--max-output"), parse_size(max_memory, "--max-memory"))
+    with open_input(file) as (source, _), open_output(output) as sink:
+        decode_stream(source, sink, RuntimeOptions(jobs=jobs, device=device), interactive(), limits=limits)
 
 
 @app.command()
@@ -179,6 +277,8 @@ def score(
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Bits per byte of files under one or more predictors (and the compressor's own rate)."""
     from .likelihood import score as score_data
@@ -188,7 +288,14 @@ def score(
         if not data:
             raise InputError(f"empty input: {f} (bits per byte is undefined)")
     results = []
-    for spec in compressor:
+    if engine != "local":
+        if chunk is None:
+            raise InputError(f"--engine {engine} scores independent chunks: add --chunk N")
+        from .evaluation.compare import score_files
+
+        results = score_files(inputs, compressor, chunk, jobs=jobs, device=device, dtype=dtype, engine=engine,
+                              address=address, progress=interactive())
+    for spec in compressor if engine == "local" else ():
         predictor = build_predictor(spec, jobs, device, dtype, progress=interactive())
         try:
             for f, data in inputs:
@@ -251,14 +358,23 @@ def compare(
     markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="write the table as Markdown here")] = None,
     plot: Annotated[Optional[Path], typer.Option(help="write a PNG: surprisal trace + bar chart of rates")] = None,
     cache: Annotated[Optional[Path], typer.Option(help="cache per-chunk results here; a rerun resumes")] = None,
+    max_bytes: Annotated[Optional[int], typer.Option(help="score only the first N bytes (over all files)")] = None,
+    sample_chunks: Annotated[
+        Optional[int], typer.Option(help="score N chunks drawn uniformly; rates with standard errors")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="--sample-chunks: the seed of the draw")] = 0,
+    protocol: ProtocolOption = "genzip",
+    engine: EngineOption = "local",
+    address: AddressOption = None,
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
     dtype: DtypeOption = None,
 ) -> None:
     """Compression rates of several predictors on the same files, as one table (and JSON/CSV/plot)."""
-    from .data import load
+    from .data import detect_modality, load
     from .evaluation import compare as run_compare
     from .evaluation import rich_table, to_csv, to_json, to_markdown
+    from .evaluation.protocol import parse_protocol
 
     chunk_size = parse_chunk(chunk)
     if modality not in ("auto", "text", "image", "audio"):
@@ -266,7 +382,10 @@ def compare(
     inputs = [(str(f), load(f, modality)) for f in files]
     result = run_compare(
         inputs, compressor, chunk_size, jobs=jobs, cache_dir=cache, native_only=native_only,
-        device=device, dtype=dtype, progress=interactive(),
+        device=device, dtype=dtype, progress=interactive(), engine=engine, address=address,
+        max_bytes=max_bytes, sample_chunks=sample_chunks, seed=seed, protocol=parse_protocol(protocol),
+        modalities=[detect_modality(f) if modality == "auto" else modality for f in files],
+        on_estimate=lambda estimate: typer.echo(estimate.describe(), err=True),
     )
     from rich.console import Console
 
@@ -329,6 +448,9 @@ def paper(
     lr: Annotated[Optional[float], typer.Option(help="scaling: peak learning rate (default: genzip train's)")] = None,
     shipped: Annotated[bool, typer.Option(help="scaling: use shipped bytelm checkpoints where they exist")] = True,
     cache: Annotated[Optional[Path], typer.Option(help="per-chunk result cache (default: OUT/.cache)")] = None,
+    protocol: ProtocolOption = "genzip",
+    engine: EngineOption = "local",
+    address: AddressOption = None,
     jobs: JobsOption = None,
     device: DeviceOption = "auto",
 ) -> None:
@@ -341,8 +463,11 @@ def paper(
     if experiment == "table1":
         from .experiments.table1 import table1
 
+        from .evaluation.protocol import parse_protocol
+
         report = table1(out, **extra, n_bytes=n_bytes or 65536, lm_bytes=lm_bytes or 8192, adapter=adapter,
-                        jobs=jobs, cache_dir=cache_dir, progress=interactive())  # type: ignore[arg-type]
+                        jobs=jobs, cache_dir=cache_dir, progress=interactive(), engine=engine, address=address,
+                        protocol=parse_protocol(protocol))  # type: ignore[arg-type]
     elif experiment == "context":
         from .experiments.in_context import in_context
 

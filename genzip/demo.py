@@ -1,9 +1,10 @@
 """`make demo`: the main job on embedded defaults, offline.
 
-Takes a slice of the shipped Moby-Dick text, samples continuations of one
-prompt from gzip and from other predictors, then scores the same 2 KB of text
-with every kind of predictor and prints a bits-per-byte table next to the
-compressors' own rates.
+Opens with what `genzip sample --compressor gzip --prompt-file FILE` writes with
+no other option (a slice of the shipped Moby-Dick text as the file), then
+samples the same prompt from other predictors at their defaults, then scores
+512 bytes of text with every kind of predictor and prints a bits-per-byte table next
+to the compressors' own rates.
 """
 
 from __future__ import annotations
@@ -20,21 +21,28 @@ from .sampler import sample
 
 PROMPT_OFFSET = 200_000
 SCORE_OFFSET = 400_000
-SCORE_BYTES = 1024
-SAMPLE_BYTES = 120
-TEMPERATURE = 0.5
-#: the paper's naive horizon-1 gzip sampler, then genzip's match-aware lookahead, then the models
-SAMPLERS = ("gzip:resolution=bytes", "gzip:lookahead=16", "ppm", "ctw", "bytelm", "smollm2")
+SCORE_BYTES = 512
+SAMPLE_BYTES = 200
+#: after the default gzip sample: the paper's per-byte gzip sampler, then other predictors, all at their defaults
+SAMPLERS = (
+    ("gzip:adapter=paper", "symbol"),
+    ("zstd", "auto"),
+    ("ppm", "auto"),
+    ("ctw", "auto"),
+    ("bytelm", "auto"),
+    ("smollm2", "auto"),
+)
 SCORERS = (
-    "gzip:resolution=bytes",
+    "gzip:adapter=paper",
     "gzip",
-    "gzip:lookahead=16,calibrate=true",
     "zstd",
     "lzma",
     "ppmd",
     "order",
     "ppm",
     "ctw",
+    "cm",
+    "mix:cm+ppm",
     "bytelm",
     "smollm2",
 )
@@ -49,17 +57,27 @@ def main() -> None:
     console = Console(width=max(100, Console().width))
     text = corpus.text()
     prompt = text[PROMPT_OFFSET : PROMPT_OFFSET + 1500]
-    prompt = prompt[prompt.index(b"\n\n") + 2 :]  # start at a paragraph
+    prompt = prompt[prompt.index(b"\n\n") + 2 : prompt.rindex(b" ") + 1]  # from a paragraph to a word's end
     console.rule("genzip demo: every predictor is a compressor, every compressor a predictor")
     console.print(f"Prompt (last 300 of {len(prompt)} bytes of Moby-Dick as context):")
     console.print(prompt[-300:].decode("utf-8", "replace"), style="dim", markup=False)
 
-    for spec in available(SAMPLERS):
-        predictor = build(spec)
+    start = time.perf_counter()
+    with build("gzip") as gzip:
+        out = sample(gzip, prompt, n=SAMPLE_BYTES, seed=0)
+    console.rule(
+        f"genzip sample --compressor gzip --seed 0  ({time.perf_counter() - start:.1f} s; no other option)"
+    )
+    console.print(out.decode("utf-8", "replace"), markup=False)
+
+    for spec, method in SAMPLERS:
+        if not available((spec,)):
+            continue
         start = time.perf_counter()
-        out = sample(predictor, prompt, n=SAMPLE_BYTES, temperature=TEMPERATURE, seed=0)
-        predictor.close()
-        console.rule(f"sample from {spec}  ({time.perf_counter() - start:.1f} s, seed 0, temperature {TEMPERATURE})")
+        with build(spec) as predictor:
+            out = sample(predictor, prompt, n=SAMPLE_BYTES, seed=0, method=method)
+        flag = "" if method == "auto" else f" --method {method}"
+        console.rule(f"-c {spec}{flag}  ({time.perf_counter() - start:.1f} s, seed 0)")
         console.print(out.decode("utf-8", "replace"), markup=False)
 
     data = text[SCORE_OFFSET : SCORE_OFFSET + SCORE_BYTES]
@@ -69,10 +87,9 @@ def main() -> None:
     specs = []
     for spec in available(SCORERS):
         start = time.perf_counter()
-        predictor = build(spec)
-        specs.append(predictor.spec)
-        result = score(data, predictor)
-        predictor.close()
+        with build(spec) as predictor:
+            specs.append(predictor.spec)
+            result = score(data, predictor)
         own = result.native_bits_per_byte
         table.add_row(
             spec,
@@ -87,9 +104,9 @@ def main() -> None:
         console.print(f"  {full}", style="dim", markup=False, soft_wrap=True)
     console.print(
         "A compressor's predictor codes each byte from its 256 candidate code lengths "
-        "(resolution=bytes is the paper's formula; the default counts exact bits; lookahead "
-        "and calibrate are genzip's improvements); 'compressor's own' is what the compressor "
-        "itself writes for the same bytes."
+        "(adapter=paper is the paper's formula; the default adds exact bits, lookahead over "
+        "continuations, dithering and online calibration); 'compressor's own' is what the "
+        "compressor itself writes for the same bytes."
     )
 
 

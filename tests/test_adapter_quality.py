@@ -20,6 +20,7 @@ from genzip.adapter.calibration import Calibrator
 from genzip.adapter.evidence import probabilities_from_lengths, weights_from_units
 from genzip.adapter.plan import continuation_candidates
 from genzip.cli import app
+from genzip.coder import read_header
 from genzip.compressors import deflate
 from genzip.compressors.bitstreams import bz2_bits, zstd_bits
 from genzip.errors import GenzipError, SpecError
@@ -42,6 +43,16 @@ def adapter(spec: str) -> CodeLengthPredictor:
     predictor = genzip.predictor(spec, jobs=1)
     assert isinstance(predictor, CodeLengthPredictor)
     return predictor
+
+
+#: the adapter with exact lengths and none of the other options (the default before they became it)
+EXACT = "adapter=paper,resolution=bits"
+
+
+def exact(spec: str) -> str:
+    """`spec` on top of EXACT (its own options override it)."""
+    name, _, options = spec.partition(":")
+    return f"{name}:{EXACT}" + (f",{options}" if options else "")
 
 
 @pytest.mark.parametrize("wbits,trailer", [(31, 8), (15, 4)])
@@ -104,15 +115,14 @@ def test_zstd_bits_remove_between_one_and_eight_bits_per_bitstream() -> None:
 
 
 def test_bytes_resolution_is_the_papers_formula_bit_for_bit() -> None:
-    for spec in ("gzip:resolution=bytes", "zstd:level=3,resolution=bytes"):
+    for spec in ("gzip:adapter=paper", "zstd:level=3,adapter=paper"):
         p = adapter(spec)
         p.reset(TEXT[:300])
         assert np.array_equal(p.distribution(), probabilities_from_lengths(p.candidate_lengths(TEXT[:300])))
 
 
-def test_bits_resolution_is_the_default_and_uses_exact_lengths() -> None:
-    p = genzip.predictor("gzip", jobs=1)
-    assert "resolution=bits" in p.spec
+def test_bits_resolution_uses_exact_lengths() -> None:
+    p = genzip.predictor(exact("gzip"), jobs=1)
     p.reset(TEXT[:500])
     lengths = deflate.ExactDeflate(9, 31).continuation_bits(TEXT[:500], [bytes([b]) for b in range(256)])
     assert np.array_equal(p.distribution(), probabilities_from_lengths(lengths))
@@ -121,16 +131,16 @@ def test_bits_resolution_is_the_default_and_uses_exact_lengths() -> None:
 @pytest.mark.parametrize(
     "spec",
     [
-        "gzip:lookahead=16",
-        "gzip:calibrate=true",
-        "gzip:lookahead=8,calibrate=true,context=256",
-        "zlib:resolution=bytes,lookahead=8",
-        "zstd:level=3,lookahead=8,calibrate=true",
-        "bz2:lookahead=4",
-        "lzma:preset=6,calibrate=true",
-        "ppmd:order=4,dither=3",
-        "zlib:resolution=bytes,dither=2,lookahead=6,calibrate=true",
-        "zstd:level=3,candidates=seen",
+        exact("gzip:lookahead=16"),
+        exact("gzip:calibrate=true"),
+        exact("gzip:lookahead=8,calibrate=true,context=256"),
+        "zlib:adapter=paper,lookahead=8",
+        exact("zstd:level=3,lookahead=8,calibrate=true"),
+        exact("bz2:lookahead=4"),
+        exact("lzma:preset=6,calibrate=true"),
+        exact("ppmd:order=4,dither=3"),
+        "zlib:adapter=paper,dither=2,lookahead=6,calibrate=true",
+        exact("zstd:level=3,candidates=seen"),
         "gzip:candidates=seen,lookahead=8,dither=2,calibrate=true",
     ],
 )
@@ -143,7 +153,7 @@ def test_adapter_option_combinations_round_trip(spec: str) -> None:
 @settings(max_examples=8, deadline=None)
 @given(st.binary(max_size=40) | st.text(alphabet="ab \n", max_size=50).map(str.encode))
 def test_lookahead_calibrated_gzip_round_trips_any_bytes(data: bytes) -> None:
-    predictor = genzip.predictor("gzip:lookahead=8,calibrate=true,context=128", jobs=1)
+    predictor = genzip.predictor("gzip:lookahead=8,context=128", jobs=1)
     assert genzip.decompress(genzip.compress(data, predictor), jobs=1) == data
 
 
@@ -151,10 +161,10 @@ def test_lookahead_calibrated_gzip_round_trips_any_bytes(data: bytes) -> None:
 @pytest.mark.parametrize(
     "spec",
     [
-        "gzip:lookahead=16,calibrate=true",
-        "zstd:level=3,lookahead=8",
-        "zlib:resolution=bytes,dither=3",
-        "bz2:candidates=seen,lookahead=8,dither=2",
+        exact("gzip:lookahead=16,calibrate=true"),
+        exact("zstd:level=3,lookahead=8"),
+        "zlib:adapter=paper,dither=3",
+        "bz2:lookahead=8,dither=2",
     ],
 )
 def test_distributions_bit_identical_to_stepping(spec: str, jobs: int) -> None:
@@ -165,7 +175,7 @@ def test_distributions_bit_identical_to_stepping(spec: str, jobs: int) -> None:
 
 
 def test_fork_carries_the_calibration_state() -> None:
-    p = genzip.predictor("zlib:calibrate=true,context=64", jobs=1)
+    p = genzip.predictor(exact("zlib:calibrate=true,context=64"), jobs=1)
     p.reset(b"")
     for b in b"abracadabra":
         p.distribution()
@@ -178,7 +188,7 @@ def test_fork_carries_the_calibration_state() -> None:
 
 @pytest.mark.parametrize("context", [TEXT[:2048], b"abcdefghij" * 5 + b"abcde", b"", b"z"])
 def test_lookahead_distribution_is_proper(context: bytes) -> None:
-    p = genzip.predictor("gzip:lookahead=16", jobs=1)
+    p = genzip.predictor(exact("gzip:lookahead=16"), jobs=1)
     p.reset(context)
     probs = p.distribution()
     assert probs.dtype == np.float64 and probs.shape == (256,)
@@ -188,7 +198,10 @@ def test_lookahead_distribution_is_proper(context: bytes) -> None:
 def test_lookahead_predicts_the_continuation_of_a_long_match() -> None:
     context = TEXT[:1500] + TEXT[200:260]  # the last 60 bytes repeat earlier text
     nxt = TEXT[260]
-    plain, look = genzip.predictor("gzip", jobs=1), genzip.predictor("gzip:lookahead=16", jobs=1)
+    plain, look = (
+        genzip.predictor(exact("gzip"), jobs=1),
+        genzip.predictor(exact("gzip:lookahead=16"), jobs=1),
+    )
     plain.reset(context)
     look.reset(context)
     assert look.distribution()[nxt] > max(0.5, plain.distribution()[nxt])
@@ -206,8 +219,10 @@ def test_candidates_rank_by_match_length_then_age_not_byte_value() -> None:
 def test_calibration_costs_at_most_the_mixture_bound() -> None:
     """A Bayesian mixture is never more than log2(#experts) bits behind its best expert (here T=1, no mixing)."""
     data = bytes(np.random.default_rng(1).integers(0, 256, 60, dtype=np.uint8))
-    plain = genzip.score(data, genzip.predictor("zlib:context=256", jobs=1)).total_bits
-    calibrated = genzip.score(data, genzip.predictor("zlib:context=256,calibrate=true", jobs=1)).total_bits
+    plain = genzip.score(data, genzip.predictor(exact("zlib:context=256"), jobs=1)).total_bits
+    calibrated = genzip.score(
+        data, genzip.predictor(exact("zlib:context=256,calibrate=true"), jobs=1)
+    ).total_bits
     experts = Calibrator(lookahead=False).size
     assert calibrated <= plain + math.log2(experts) + 1e-9
     assert calibrated < plain - 5  # on random bytes the flatter experts win
@@ -215,7 +230,7 @@ def test_calibration_costs_at_most_the_mixture_bound() -> None:
 
 def test_sampling_with_lookahead_is_deterministic() -> None:
     prompt = TEXT[:1024]
-    p = genzip.predictor("gzip:lookahead=16", jobs=1)
+    p = genzip.predictor(exact("gzip:lookahead=16"), jobs=1)
     first = genzip.sample(p, prompt, n=24, seed=3, temperature=0.7)
     assert first == genzip.sample(p, prompt, n=24, seed=3, temperature=0.7)
     assert len(first) == 24
@@ -248,9 +263,9 @@ def test_cli_sample_with_lookahead_is_reproducible_and_rejects_other_predictors(
 def test_dither_averages_lengths_of_shifted_contexts() -> None:
     """dither=D: each byte's cost is the mean over D contexts (3 bytes shorter each) of l(x_d.b) - l(x_d)."""
     context = TEXT[:400]
-    p = genzip.predictor("zlib:resolution=bytes,dither=3", jobs=1)
+    p = genzip.predictor("zlib:adapter=paper,dither=3", jobs=1)
     p.reset(context)
-    plain = adapter("zlib:resolution=bytes")
+    plain = adapter("zlib:adapter=paper")
     relative = np.sum(
         [
             plain.candidate_lengths(context[3 * d :]) - 8 * plain.compressed_size(context[3 * d :])
@@ -266,9 +281,9 @@ def test_dither_averages_lengths_of_shifted_contexts() -> None:
 @pytest.mark.parametrize("context", [TEXT[:300], b"", bytes(range(256))])
 def test_seen_candidates_measure_the_context_bytes_and_one_stand_in(context: bytes) -> None:
     """candidates=seen: bytes in the context keep their own length; the others all take the lowest absent byte's."""
-    seen = adapter("zlib:candidates=seen")
+    seen = adapter(exact("zlib:candidates=seen"))
     seen.reset(context)
-    lengths = adapter("zlib").bit_lengths(context, [bytes([b]) for b in range(256)])
+    lengths = adapter(exact("zlib")).bit_lengths(context, [bytes([b]) for b in range(256)])
     present = np.zeros(256, dtype=bool)
     present[list(context)] = True
     if not present.all():
@@ -296,10 +311,36 @@ def test_bad_adapter_options_are_spec_errors(spec: str) -> None:
 def test_lookahead_below_two_is_the_papers_horizon_one() -> None:
     """lookahead=1 is accepted by the registry (0..256) and scores single bytes only, like lookahead=0."""
     off, one = (
-        genzip.predictor("gzip:calibrate=true", jobs=1),
-        genzip.predictor("gzip:lookahead=1,calibrate=true", jobs=1),
+        genzip.predictor("gzip:lookahead=0", jobs=1),
+        genzip.predictor("gzip:lookahead=1", jobs=1),
     )
     symbols = np.frombuffer(TEXT[300:320], dtype=np.uint8).astype(np.int64)
     for p in (off, one):
         p.reset(TEXT[:300])
     assert np.array_equal(off.distributions(symbols), one.distributions(symbols))
+
+
+def test_default_spec_is_the_best_adapter_and_the_paper_formula_is_one_preset() -> None:
+    """No options give calibrated, dithered, lookahead lengths over the seen bytes; adapter=paper spells out the
+    paper's formula in the canonical spec, and explicit options override the preset."""
+    assert genzip.predictor("gzip", jobs=1).spec == (
+        "gzip:level=9,context=2048,resolution=bits,calibrate=true,lookahead=16,dither=4,candidates=seen"
+    )
+    assert genzip.predictor("gzip:adapter=paper", jobs=1).spec == (
+        "gzip:level=9,context=2048,resolution=bytes,calibrate=false,lookahead=0,dither=1,candidates=all"
+    )
+    assert "lookahead=8,dither=1" in genzip.predictor("zlib:lookahead=8,adapter=paper", jobs=1).spec
+    with pytest.raises(SpecError, match="adapter=best"):
+        genzip.predictor("gzip:adapter=best", jobs=1)
+
+
+def test_container_written_with_an_explicit_full_spec_decodes_with_it() -> None:
+    """A header names every option, so the defaults changing leaves old containers decodable bit for bit."""
+    old_default = (
+        "zlib:level=9,context=2048,resolution=bits,calibrate=false,lookahead=0,dither=1,candidates=all"
+    )
+    data = TEXT[:80]
+    blob = genzip.compress(data, genzip.predictor(old_default, jobs=1))
+    assert read_header(blob)[0].spec == old_default
+    assert genzip.decompress(blob, jobs=1) == data
+    assert blob == genzip.compress(data, genzip.predictor("zlib:adapter=paper,resolution=bits", jobs=1))

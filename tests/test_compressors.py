@@ -59,8 +59,8 @@ def test_candidate_lengths_equal_library(spec: str) -> None:
 
 
 def test_distribution_is_the_papers_formula() -> None:
-    """resolution=bytes is the paper's formula exactly (the default, bits, is finer)."""
-    predictor = genzip.predictor("gzip:resolution=bytes", jobs=1)
+    """adapter=paper is the paper's formula exactly."""
+    predictor = genzip.predictor("gzip:adapter=paper", jobs=1)
     predictor.reset(CONTEXT)
     probs = predictor.distribution()
     lengths = np.array([8 * len(REFERENCE["gzip"](CONTEXT + bytes([b]))) for b in range(256)], dtype=float)
@@ -144,9 +144,9 @@ def test_ppmd_is_only_called_in_workers_that_get_replaced(monkeypatch: pytest.Mo
     parent = os.getpid()
     real_compress = pyppmd.compress
 
-    def compress_in_workers_only(*args: object, **kwargs: object) -> bytes:
+    def compress_in_workers_only(*args: Any, **kwargs: Any) -> bytes:
         assert os.getpid() != parent, "pyppmd called in the predictor's own process"
-        return real_compress(*args, **kwargs)  # type: ignore[arg-type]  # forwards pyppmd's own arguments
+        return real_compress(*args, **kwargs)
 
     pools: list[object] = []
     real_pool = workers.ProcessPoolExecutor
@@ -156,7 +156,7 @@ def test_ppmd_is_only_called_in_workers_that_get_replaced(monkeypatch: pytest.Mo
         return pools[-1]
 
     data = np.frombuffer(CONTEXT[:24], dtype=np.uint8).astype(np.int64)
-    reference = genzip.predictor("ppmd:order=4", jobs=1)
+    reference = genzip.predictor("ppmd:order=4,adapter=paper", jobs=1)
     monkeypatch.setattr(PpmdPredictor, "LEAKS_MEMORY", False)
     reference.reset(b"the ")
     expected = reference.distributions(data)
@@ -165,7 +165,7 @@ def test_ppmd_is_only_called_in_workers_that_get_replaced(monkeypatch: pytest.Mo
     monkeypatch.setattr(pyppmd, "compress", compress_in_workers_only)
     monkeypatch.setattr(workers, "ProcessPoolExecutor", counting_pool)
     monkeypatch.setattr(dispatch, "LEAKY_CALLS_PER_WORKER", 3 * 256)  # 3 positions per batch
-    predictor = genzip.predictor("ppmd:order=4", jobs=1)
+    predictor = genzip.predictor("ppmd:order=4,adapter=paper", jobs=1)
     predictor.reset(b"the ")
     assert np.array_equal(predictor.distributions(data), expected)  # 24 positions: 8 batches
     predictor.reset(b"the ")
@@ -192,7 +192,7 @@ def test_ppmd_in_compare_workers_exits_cleanly(tmp_path: Path) -> None:
             "compare",
             str(text),
             "-c",
-            "ppmd:order=4",
+            "ppmd:order=4,adapter=paper",
             "--chunk",
             "48",
             "--jobs",
@@ -205,7 +205,7 @@ def test_ppmd_in_compare_workers_exits_cleanly(tmp_path: Path) -> None:
         capture_output=True,
     )
     reported = json.loads(out.read_text())
-    predictor = genzip.predictor("ppmd:order=4", jobs=1)
+    predictor = genzip.predictor("ppmd:order=4,adapter=paper", jobs=1)
     chunks = [(CONTEXT * 2)[i : i + 48] for i in range(0, 2 * len(CONTEXT), 48)]
     expected = sum(genzip.score(c, predictor).total_bits for c in chunks)
     predictor.close()

@@ -90,7 +90,8 @@ def test_batched_and_sequential_code_the_same_model() -> None:
     batched = encode(data, Order0(), chunk_size=256, batch_size=4)
     sequential = encode(data, Order0(), chunk_size=256, batch_size=0)
     assert read_header(sequential)[0].batch_size is None and read_header(batched)[0].batch_size == 4
-    assert abs(len(batched) - len(sequential)) <= 12
+    payload = [len(read_header(blob)[1]) for blob in (batched, sequential)]
+    assert abs(payload[0] - payload[1]) <= 3 * 4  # a range-coder flush of a few words per frame (one per group)
     assert decode(sequential, predictor=Order0()) == data
 
 
@@ -130,8 +131,9 @@ def test_language_model_chunked_text_rate_and_verify(tiny: SequencePredictor) ->
     batched = encode(data, tiny, chunk_size=256, batch_size=3)
     sequential = encode(data, tiny, chunk_size=256, batch_size=0)
     assert decode(batched, predictor=tiny) == data and decode(sequential, predictor=tiny) == data
-    # same model, same chunks: only float rounding differs between the two layouts
-    assert abs(len(batched) - len(sequential)) <= 16
+    # same model, same chunks: only float rounding (and a range-coder flush per frame) differs between the layouts
+    payload = [len(read_header(blob)[1]) for blob in (batched, sequential)]
+    assert abs(payload[0] - payload[1]) <= 4
     assert genzip.decompress(batched, device="cpu") == data  # a fresh predictor, rebuilt from the header
 
 

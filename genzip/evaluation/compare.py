@@ -17,14 +17,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..errors import InputError
+from ..likelihood import Score
 from ..predictor import RuntimeOptions
 from ..progress import progress_bar
 from ..registry import Kind, parse_spec
 from .cache import ChunkCache, cache_key
 from .engines import Engine, make_engine
-from .plan import Done, Estimate, Job, Selection, Task, estimate, select_pieces
+from .plan import Done, Estimate, EstimateWatch, Job, Selection, Task, select_pieces
 from .protocol import Protocol, counts_header_once, model_view
 from .results import ChunkScore, Comparison, PredictorResult
 from .summary import PredictorInfo, assemble
@@ -52,7 +56,7 @@ class Run:
         self.modalities = modalities
         self.scores: list[dict[int, ChunkScore]] = [{} for _ in kinds]
         self.masked_bits = [0 for _ in kinds]
-        self.first_seconds: dict[int, float] = {}  # each predictor's first computed chunk, for the estimate
+        self.watch: EstimateWatch | None = None
         self.advance: Callable[[int], None] = lambda n: None
         self.on_chunk: Callable[[int, int], None] = lambda slot, n: None
 
@@ -78,10 +82,11 @@ class Run:
         """A task finished: keep its score, store it in the cache, report progress."""
         task = done.task
         self.scores[task.slot][task.piece] = done.score
-        self.first_seconds.setdefault(task.slot, done.seconds)
         self.cache.put(task.key, done.score)
         self.advance(len(task.data))
         self.on_chunk(task.slot, len(task.data))
+        if self.watch is not None:
+            self.watch.done(task.slot, done.seconds)
 
     def result(self, slot: int, info: PredictorInfo) -> PredictorResult:
         header_once = counts_header_once(self.protocol, self.kinds[slot])
@@ -103,13 +108,14 @@ def run_phase(
     specs: Sequence[str],
     on_estimate: Callable[[Estimate], None] | None,
 ) -> None:
-    """Score a phase's jobs; with `on_estimate`, each job's first chunk goes first and the rest is estimated."""
+    """Score a phase's jobs, every job's first chunk first, so the rest can be estimated early."""
     n = len(run.selection.pieces)
+    run.watch = None
     if on_estimate is not None and any(job.tasks for job in jobs):
-        engine.run([Job(j.slot, j.spec, j.kind, j.tasks[:1]) for j in jobs if j.tasks], run.record, n)
-        jobs = [Job(j.slot, j.spec, j.kind, j.tasks[1:]) for j in jobs]
-        on_estimate(estimate(run.first_seconds, jobs, specs, [engine.parallelism(j, n) for j in jobs]))
-    engine.run(jobs, run.record, n)
+        run.watch = EstimateWatch(jobs, specs, [engine.parallelism(j, n) for j in jobs], on_estimate)
+    firsts = [Job(j.slot, j.spec, j.kind, j.tasks[:1]) for j in jobs]
+    rests = [Job(j.slot, j.spec, j.kind, j.tasks[1:]) for j in jobs]
+    engine.run(firsts + rests, run.record, n)
 
 
 def compare(
@@ -179,3 +185,18 @@ def compare(
     return Comparison(
         [n for n, _ in inputs], chunk_size, [results[i] for i in range(len(specs))], str(protocol)
     )
+
+
+def score_files(
+    inputs: Sequence[tuple[Path, bytes]], specs: Sequence[str], chunk_size: int, **options: Any
+) -> list[tuple[str, str, Score]]:
+    """`genzip score --chunk N` through an engine: (file, spec, Score) per predictor and file, as the local path."""
+    comparison = compare([(str(f), data) for f, data in inputs], specs, chunk_size, **options)
+    rows = []
+    for name, r in zip(specs, comparison.results, strict=True):
+        offset = 0
+        for f in r.per_file:
+            bits = r.byte_bits[offset : offset + f["bytes"]] if r.byte_bits is not None else np.zeros(0)
+            offset += f["bytes"]
+            rows.append((f["file"], name, Score(r.spec, f["bytes"], bits, f["native_bytes"])))
+    return rows

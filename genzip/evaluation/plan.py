@@ -8,7 +8,7 @@ Each predictor gets one `Job`: the `Task`s its cache does not answer yet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -122,18 +122,34 @@ class Estimate:
         return f"estimate: {self.chunks} chunks left, about {_duration(self.seconds)} (per chunk: {rates})"
 
 
-def estimate(
-    first_seconds: dict[int, float], jobs: Sequence[Job], specs: Sequence[str], parallel: Sequence[int]
-) -> Estimate:
-    """Remaining work from each job's first chunk: sum of (seconds per chunk x chunks left) / parallel workers."""
-    by_slot = {job.slot: first_seconds[job.slot] for job in jobs if job.slot in first_seconds}
-    seconds = 0.0
-    chunks = 0
-    for job, width in zip(jobs, parallel, strict=True):
-        left = len(job.tasks)
-        chunks += left
-        seconds += by_slot.get(job.slot, 0.0) * left / max(1, width)
-    return Estimate(chunks, seconds, {specs[slot]: by_slot[slot] for slot in by_slot})
+class EstimateWatch:
+    """Announces the work left once every job of a phase has finished its first chunk (scheduled first)."""
+
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        specs: Sequence[str],
+        parallel: Sequence[int],
+        on_estimate: Callable[[Estimate], None],
+    ) -> None:
+        self.specs = specs
+        self.left = {job.slot: len(job.tasks) for job in jobs if job.tasks}
+        self.parallel = {job.slot: max(1, width) for job, width in zip(jobs, parallel, strict=True)}
+        self.first: dict[int, float] = {}
+        self.on_estimate: Callable[[Estimate], None] | None = on_estimate
+
+    def done(self, slot: int, seconds: float) -> None:
+        self.left[slot] -= 1
+        self.first.setdefault(slot, seconds)
+        if self.on_estimate is not None and len(self.first) == len(self.left):
+            announce, self.on_estimate = self.on_estimate, None
+            announce(self.estimate())
+
+    def estimate(self) -> Estimate:
+        """Sum over jobs of seconds per chunk x chunks left / chunks at a time."""
+        seconds = sum(self.first[s] * left / self.parallel[s] for s, left in self.left.items())
+        per_chunk = {self.specs[s]: t for s, t in self.first.items()}
+        return Estimate(sum(self.left.values()), seconds, per_chunk)
 
 
 def _duration(seconds: float) -> str:

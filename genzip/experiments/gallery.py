@@ -73,7 +73,9 @@ def gallery(
             predictor = build(spec, options)
             with Timer() as t:
                 try:
-                    continuations[spec] = sample(predictor, prompt, text_bytes, seed=seed, progress=progress)
+                    continuations[spec] = sample(
+                        predictor, prompt, text_bytes, seed=seed, method="symbol", progress=progress
+                    )
                 finally:
                     predictor.close()
             timings[f"text, {spec}"] = t.seconds
@@ -112,7 +114,9 @@ def gallery(
                 try:
                     for row in range(image_rows):
                         context = patch[:row].tobytes() + patch[row, :half].tobytes()
-                        drawn = sample(predictor, context, PATCH_WIDTH - half, seed=seed + row)
+                        drawn = sample(
+                            predictor, context, PATCH_WIDTH - half, seed=seed + row, method="symbol"
+                        )
                         out[row, half:] = np.frombuffer(drawn, dtype=np.uint8)
                 finally:
                     predictor.close()
@@ -135,7 +139,9 @@ def gallery(
             predictor = build(spec, options)
             with Timer() as t:
                 try:
-                    drawn = sample(predictor, audio_context, audio_bytes, seed=seed, progress=progress)
+                    drawn = sample(
+                        predictor, audio_context, audio_bytes, seed=seed, method="symbol", progress=progress
+                    )
                 finally:
                     predictor.close()
             timings[f"audio, {spec}"] = t.seconds

@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from ..data import corpus_bytes
+from ..errors import InputError
 from ..evaluation import compare, markdown_table
+from ..predictor import SequencePredictor
 from ..registry import Kind, build, parse_spec
 from . import (
     DEFAULT_SPECS,
@@ -52,6 +54,14 @@ def prefix_rates(byte_bits: np.ndarray, sequence: int, lengths: list[int]) -> di
     return {n: 100 * float(rows[:, :n].sum()) / 8 / (whole * n) for n in lengths if n <= sequence and whole}
 
 
+def own_rate(predictor: SequencePredictor, data: bytes, length: int) -> float:
+    """Rate (%) of the compressor behind `predictor` on `data` cut into pieces of `length` bytes."""
+    sizes = [predictor.compressed_size(data[i : i + length]) for i in range(0, len(data), length)]
+    if any(size is None for size in sizes):
+        raise InputError(f"{predictor.spec}: no compressor behind this predictor")
+    return 100 * sum(size or 0 for size in sizes) / len(data)
+
+
 def in_context(
     out_dir: Path,
     specs: tuple[str, ...] | list[str] = DEFAULT_SPECS,
@@ -78,13 +88,8 @@ def in_context(
             for spec in specs:
                 with Timer() as t:
                     if kinds[spec] is Kind.COMPRESSOR:
-                        predictor = build(spec)
-                        curves[modality][spec] = {
-                            n: 100
-                            * sum(predictor.compressed_size(data[i : i + n]) for i in range(0, len(data), n))
-                            / len(data)
-                            for n in lengths
-                        }
+                        with build(spec) as predictor:
+                            curves[modality][spec] = {n: own_rate(predictor, data, n) for n in lengths}
                     elif kinds[spec] is Kind.LANGUAGE_MODEL:
                         part = data[: lm_length * lm_sequences]
                         result = compare(
@@ -95,9 +100,11 @@ def in_context(
                             cache_dir=cache_dir,
                             progress=progress,
                         ).results[0]
-                        curves[modality][spec] = prefix_rates(result.byte_bits, lm_length, lengths)  # type: ignore[arg-type]
+                        if result.byte_bits is None:
+                            raise InputError(f"{spec}: no per-byte code lengths to cut into prefixes")
+                        curves[modality][spec] = prefix_rates(result.byte_bits, lm_length, lengths)
                     else:
-                        curve = {}
+                        curve: dict[int, float] = {}
                         for n in lengths:
                             result = compare(
                                 [(modality, data)],
@@ -107,7 +114,8 @@ def in_context(
                                 cache_dir=cache_dir,
                                 progress=progress,
                             ).results[0]
-                            curve[n] = result.rate
+                            if result.rate is not None:
+                                curve[n] = result.rate
                         curves[modality][spec] = curve
                 timings[f"{modality}, {spec}"] = t.seconds
     report.seconds = total.seconds

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
-from ..evaluation import compare, markdown_table
+from ..chunks import DEFAULT_CHUNK_BYTES
 from ..corpus import MOBY_DICK
+from ..errors import InputError
+from ..evaluation import compare, markdown_table
 from . import Report, Timer, machine_note, pct, prepare_dir, write_text
 
 SIZES = ("200k", "800k", "3.2m")
 #: dataset sizes beyond the held-out split, for extrapolated rows (bytes)
 EXTRAPOLATED = (1 << 20, 100 << 20, 1 << 30)
+
+
+def _log_training(size: str, message: str) -> None:
+    """Progress lines of one training run, on stderr."""
+    print(f"scaling: bytelm {size}: {message}", file=sys.stderr)
 
 
 def scaling(
@@ -74,7 +82,6 @@ def scaling(
                 )
             with Timer() as t:
                 if not path.is_file():
-                    extra = {} if lr is None else {"lr": lr}
                     result = train(
                         TrainSettings(
                             size=size,
@@ -87,9 +94,9 @@ def scaling(
                             warmup=max(1, steps // 10),
                             device=device,
                             export=path,
-                            **extra,
+                            lr=TrainSettings.lr if lr is None else lr,
                         ),
-                        log=lambda m, size=size: print(f"scaling: bytelm {size}: {m}", file=sys.stderr),
+                        log=partial(_log_training, size),
                         show_progress=progress,
                     )
                     trained[size] = {
@@ -102,14 +109,16 @@ def scaling(
                     trained[size] = json.loads(path.with_suffix(".json").read_text())
             if size in trained:
                 timings[f"train {size} ({steps} steps)"] = t.seconds
-            window = min(2048, int(read_checkpoint(path).get("seq_len") or 2048))
+            window = min(
+                DEFAULT_CHUNK_BYTES, int(read_checkpoint(path).get("seq_len") or DEFAULT_CHUNK_BYTES)
+            )
             origin[size] += f"; scored with a {window}-byte window"
             spec = f"bytelm:size={size},checkpoint={path},context={window}"
             with Timer() as t:
                 comparison = compare(
                     [("held-out", held[: max(dataset_sizes)])],
                     [spec],
-                    2048,
+                    DEFAULT_CHUNK_BYTES,
                     jobs=jobs,
                     cache_dir=cache_dir,
                     device=device,
@@ -127,14 +136,16 @@ def scaling(
             comparison = compare(
                 [("held-out", held[: max(dataset_sizes)])],
                 [spec],
-                2048,
+                DEFAULT_CHUNK_BYTES,
                 jobs=jobs,
                 cache_dir=cache_dir,
                 native_only=True,
                 progress=progress,
             )
-            r = comparison.results[0]
-            base[spec] = {n: r.native_rate for n in dataset_sizes}  # type: ignore[misc]
+            native = comparison.results[0].native_rate
+            if native is None:
+                raise InputError(f"{spec}: no compressor behind this predictor")
+            base[spec] = dict.fromkeys(dataset_sizes, native)
     report.seconds = total.seconds
 
     all_sizes = list(dataset_sizes) + list(EXTRAPOLATED)

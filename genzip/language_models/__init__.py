@@ -1,1 +1,1 @@
-"""Language models as predictors: Hugging Face causal LMs, SmolLM2 offline, the byte-level transformer."""
+"""Language models as predictors: Hugging Face causal LMs (token and byte views), SmolLM2 offline, the byte transformer."""

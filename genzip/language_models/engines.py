@@ -56,7 +56,9 @@ class KVCache:
 
     Capacity grows in blocks as positions are written, up to `limit` slots when
     one is given; then position p lives in slot p % limit (a ring buffer, i.e.
-    sliding-window attention). `length` counts the positions written so far.
+    sliding-window attention). `length` counts the positions written so far. Unwritten slots are
+    zeros, never uninitialised memory: the byte view's batched trunks mask them, and a masked
+    NaN would still poison the softmax.
     """
 
     BLOCK = 256
@@ -74,8 +76,8 @@ class KVCache:
         self.shape = (batch, heads, 0, head_dim)
         self.dtype, self.device, self.limit = dtype, device, limit
         self.length = 0
-        self.keys = [torch.empty(self.shape, dtype=dtype, device=device) for _ in range(layers)]
-        self.values = [torch.empty(self.shape, dtype=dtype, device=device) for _ in range(layers)]
+        self.keys = [torch.zeros(self.shape, dtype=dtype, device=device) for _ in range(layers)]
+        self.values = [torch.zeros(self.shape, dtype=dtype, device=device) for _ in range(layers)]
 
     def reserve(self, length: int) -> None:
         """Make room for `length` positions (copies into a bigger buffer when needed)."""
@@ -89,7 +91,7 @@ class KVCache:
         b, h, _, d = self.shape
         for store in (self.keys, self.values):
             for i, old in enumerate(store):
-                new = torch.empty((b, h, capacity, d), dtype=self.dtype, device=self.device)
+                new = torch.zeros((b, h, capacity, d), dtype=self.dtype, device=self.device)
                 new[:, :, : old.shape[2]] = old
                 store[i] = new
 

@@ -79,6 +79,11 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def softmax_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Attention weights in float32 at least (float16/bfloat16 models), in float64 for float64 models."""
+    return torch.promote_types(dtype, torch.float32)
+
+
 def grouped_attention(
     q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None
 ) -> torch.Tensor:
@@ -93,7 +98,7 @@ def grouped_attention(
     scores = torch.matmul(q, keys.transpose(-1, -2)) * (hd**-0.5)
     if mask is not None:
         scores = (scores.view(b, kvh, group, t, -1) + mask).view(b, kvh, group * t, -1)
-    a = torch.matmul(torch.softmax(scores.float(), dim=-1).to(values.dtype), values)
+    a = torch.matmul(torch.softmax(scores.to(softmax_dtype(scores.dtype)), dim=-1).to(values.dtype), values)
     return a.view(b, nh, t, hd).transpose(1, 2).reshape(b, t, nh * hd)
 
 
@@ -190,7 +195,8 @@ class LlamaEngine(Engine):
         cache.length = end
         if not all_logits:
             x = x[:, -1]
-        return F.linear(F.rms_norm(x, (self.hidden,), self.norm, self.eps), self.lm_head).float()
+        logits = F.linear(F.rms_norm(x, (self.hidden,), self.norm, self.eps), self.lm_head)
+        return logits if logits.dtype == torch.float64 else logits.float()  # float64 models stay exact
 
 
 class HFEngine(Engine):

@@ -1,0 +1,114 @@
+"""Evaluation at scale: throughput against workers, the Ray path's per-chunk overhead, and a cost model.
+
+Prints, in one run and on the same chunks:
+1. chunk-scoring throughput (chunks/s) of each predictor with 1 and 2 workers, local pool and Ray;
+2. per-chunk overhead of each engine: wall time x workers minus the time spent scoring, per chunk,
+   on tiny chunks of a fast predictor (so the overhead dominates);
+3. a cost model of an enwik9-sized run (488,281 chunks of 2048 bytes) per predictor on N workers,
+   from the measured seconds per chunk: hours = 488,281 x s / N (+ the overhead per chunk / N).
+
+    PYTHONPATH=. python benchmarks/scale.py --chunks 32 --gzip-chunks 1
+
+On a shared machine the absolute figures move with the load; the ratios in one run are the claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import genzip.corpus
+from genzip.evaluation.engines import make_engine
+from genzip.evaluation.plan import Done, Job, Task
+from genzip.predictor import RuntimeOptions
+from genzip.registry import parse_spec
+
+ENWIK9_CHUNKS = 488_281
+
+
+def run_chunks(engine_name: str, workers: int, spec: str, chunks: list[bytes]) -> tuple[float, list[float]]:
+    """Wall seconds to score `chunks` with one engine and the scoring seconds of each chunk (warm workers)."""
+    with make_engine(engine_name, RuntimeOptions(jobs=workers), native_only=False) as engine:
+        info = engine.describe(spec)
+        kind = parse_spec(spec)[0].kind
+        warm = Job(0, info.spec, kind, [Task(0, i, chunks[0], "") for i in range(workers)])
+        engine.run([warm], lambda done: None, 10**9)  # every worker builds its predictor first
+        done: list[Done] = []
+        job = Job(0, info.spec, kind, [Task(0, i, c, "") for i, c in enumerate(chunks)])
+        began = time.perf_counter()
+        engine.run([job], done.append, 10**9)  # 10**9 run chunks: the local engine uses its pool
+        wall = time.perf_counter() - began
+        engine.release(info.spec)
+    return wall, [d.seconds for d in done]
+
+
+def throughput(specs: list[str], counts: dict[str, int], engines: list[str]) -> dict[str, float]:
+    text = genzip.corpus.text(2048 * 2 * max(counts.values()), offset=100_000)
+    per_chunk: dict[str, float] = {}
+    print("## throughput (2048-byte chunks of Moby-Dick; chunks/s; speed-up of 2 workers over 1)")
+    for spec in specs:
+        for engine in engines:
+            rates = []
+            for workers in (1, 2):
+                n = counts[spec] * workers
+                chunks = [text[i * 2048 : (i + 1) * 2048] for i in range(n)]
+                wall, seconds = run_chunks(engine, workers, spec, chunks)
+                rates.append(n / wall)
+                per_chunk.setdefault(spec, sum(seconds) / len(seconds))
+                print(
+                    f"{spec:<8} {engine:<5} workers={workers} chunks={n:>3} wall={wall:7.2f} s "
+                    f"{n / wall:7.3f} chunks/s  scoring {1000 * sum(seconds) / n:8.1f} ms/chunk",
+                    flush=True,
+                )
+            print(f"{spec:<8} {engine:<5} speed-up 2 vs 1 workers: {rates[1] / rates[0]:.2f}x", flush=True)
+    return per_chunk
+
+
+def overhead(engines: list[str], n: int) -> dict[str, float]:
+    """Per-chunk cost of the engine itself: (wall x workers - scoring time) / chunks, 16-byte chunks of order:k=0."""
+    chunks = [genzip.corpus.text(16, offset=16 * i) for i in range(n)]
+    out = {}
+    print(f"## per-chunk overhead ({n} chunks of 16 bytes, order:k=0, 2 workers)")
+    for engine in engines:
+        wall, seconds = run_chunks(engine, 2, "order:k=0", chunks)
+        out[engine] = (wall * 2 - sum(seconds)) / n
+        print(
+            f"{engine:<5} wall={wall:6.2f} s  scoring {1000 * sum(seconds) / n:.2f} ms/chunk  "
+            f"overhead {1000 * out[engine]:.2f} ms/chunk",
+            flush=True,
+        )
+    return out
+
+
+def cost_model(per_chunk: dict[str, float], overheads: dict[str, float]) -> None:
+    print(f"## cost model: {ENWIK9_CHUNKS:,} chunks of 2048 bytes (enwik9), hours on N workers")
+    extra = max(overheads.values(), default=0.0)
+    print(f"{'predictor':<10} {'s/chunk':>9} " + " ".join(f"{f'N={n}':>9}" for n in (1, 2, 16, 64, 256)))
+    for spec, seconds in per_chunk.items():
+        hours = [ENWIK9_CHUNKS * (seconds + extra) / n / 3600 for n in (1, 2, 16, 64, 256)]
+        print(f"{spec:<10} {seconds:9.3f} " + " ".join(f"{h:9.1f}" for h in hours))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=32, help="ppm chunks per worker")
+    parser.add_argument(
+        "--gzip-chunks", type=int, default=1, help="gzip chunks per worker (about 4 s each, idle)"
+    )
+    parser.add_argument("--overhead-chunks", type=int, default=400)
+    parser.add_argument("--engines", default="local,ray")
+    args = parser.parse_args()
+    engines = args.engines.split(",")
+    load = os.getloadavg()
+    print(
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} at start (shared machine: ratios, not absolutes)"
+    )
+    per_chunk = throughput(["ppm", "gzip"], {"ppm": args.chunks, "gzip": args.gzip_chunks}, engines)
+    overheads = overhead(engines, args.overhead_chunks)
+    cost_model(per_chunk, overheads)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()
