@@ -3,8 +3,10 @@ cache line of `arr[idx]` and changes no value, so results stay bit-identical wit
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -12,7 +14,7 @@ from numba.extending import intrinsic
 
 
 @intrinsic
-def prefetch(typingctx: Any, arr: Any, idx: Any) -> Any:
+def _prefetch(typingctx: Any, arr: Any, idx: Any) -> Any:
     """`prefetch(arr, idx)`: hint that `arr[idx]` (a 1-d array, idx in bounds) is read soon."""
     sig = types.void(arr, idx)
 
@@ -29,3 +31,7 @@ def prefetch(typingctx: Any, arr: Any, idx: Any) -> Any:
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+#: typed for callers: numba's intrinsic object takes the typing context itself
+prefetch = cast(Callable[[np.ndarray, int], None], _prefetch)
