@@ -44,6 +44,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..predictor import RuntimeOptions
+from . import _cm_history as history
 from . import _cm_kernels as k
 from ._base import NumbaContextModel, State
 
@@ -113,7 +114,7 @@ class CmPredictor(NumbaContextModel):
     _dists = k.dists
     _score = k.score
     _learn = k.learn
-    _LIMIT_EVENTS = k._EVICT
+    _LIMIT_EVENTS = history._EVICT
 
     def __init__(self, options: RuntimeOptions, memory: int = 64 << 20) -> None:
         if memory < MIN_MEMORY:
@@ -133,8 +134,8 @@ class CmPredictor(NumbaContextModel):
         mw = np.full(sets, 0.3)
         mw[k.BIAS_IN : k.FINAL : k.N_IN] = 0.0
         mw[k.FINAL :] = 1.0 / 3.0
-        meta = np.zeros(k.META, dtype=np.int64)
-        ctx = np.array([k._hash(0, i) for i in range(k.N_CTX)], dtype=np.int64)  # empty history
+        meta = np.zeros(history.META, dtype=np.int64)
+        ctx = np.array([history._hash(0, i) for i in range(k.N_CTX)], dtype=np.int64)  # empty history
         return (
             np.zeros(16 * slots + 16, dtype=np.uint8),
             np.tile(_SM_ROW, k.N_CTX + 1),
