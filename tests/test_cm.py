@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import genzip
-from genzip.context_models import _cm_kernels as kernels
+from genzip.context_models import _cm_history as history
 from genzip.context_models.cm import CmPredictor, bit_history_tables
 from genzip.corpus import text
 from genzip.errors import SpecError
@@ -92,7 +92,7 @@ def test_hash_is_splitmix64() -> None:
         return h ^ (h >> 31)
 
     for v, tag in [(0, 0), (1, 3), (0x206973, 3), (0x2074686973206973, 6), (-5, 9)]:
-        assert kernels._hash(v, tag) & m == reference(v & m, tag)
+        assert history._hash(v, tag) & m == reference(v & m, tag)
 
 
 def test_bit_history_states() -> None:

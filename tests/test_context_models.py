@@ -84,8 +84,7 @@ def ctw_reference(data: bytes, depth: int, alpha: float) -> np.ndarray:
         return sum(math.log(pw(n, b"")) for n in nodes)
 
     base = log_pw(data)
-    probs = np.array([math.exp(log_pw(data + bytes([b])) - base) for b in range(256)])
-    return probs
+    return np.array([math.exp(log_pw(data + bytes([b])) - base) for b in range(256)])
 
 
 class PpmReference:

@@ -22,6 +22,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._cm_history import _EVICT, _HIST, _MLEN, _MPTR, _POS, _hash, _learn_byte, _next_contexts
+from ._prefetch import prefetch
+
 #: hashed contexts: orders 0..6, the word model, the word bigram, sparse (bytes 2 and 4 back)
 ORDERS = (1, 2, 3, 4, 5, 6)
 N_CTX = 10
@@ -38,7 +41,6 @@ FINAL = (N_SETS + N_SETS2 + N_SETS3) * N_IN
 FINAL_RATE = 0.002
 APM_BUCKETS = 33
 SM_LIMIT = 255
-MIN_MATCH = 6
 LONG_MATCH = 16
 P_MIN = 1.0 / 65536.0
 #: offsets in `tabs`: stretch table, reciprocal rates, mixer learning rate, squash table
@@ -48,29 +50,12 @@ SQUASH = LR + 1
 #: the squash table covers [-SQUASH_RANGE, SQUASH_RANGE] in steps of 1 / SQUASH_STEPS
 SQUASH_RANGE, SQUASH_STEPS = 16, 128
 #: a second nibble reached with less probability than this is not modelled: its 15 bits are
-#: coin flips (most of a full distribution's work saved, at most 4 bits x 16 x RARE_NIBBLE lost)
-RARE_NIBBLE = 1.0 / 16384.0
-
-# meta layout
-_POS, _HIST, _WORD, _WORD1, _MPTR, _MLEN, _EVICT = 0, 1, 2, 3, 4, 5, 6
-META = 8
-
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
+#: coin flips (most of a full distribution's work saved, at most 4 bits x 16 x RARE_NIBBLE lost;
+#: 2^-12 costs 0.0005 bits/byte on the Jargon File, 2^-10 0.0017)
+RARE_NIBBLE = 1.0 / 4096.0
 
 
-@njit(cache=True, inline="always")
-def _hash(v: int, k: int) -> int:
-    """A 64-bit mix of a context value and a tag (splitmix64's finaliser), in uint64 arithmetic
-    (the same mix written with signed shifts and masks was miscompiled once inlined in a loop)."""
-    h = np.uint64(v) * _M1 + np.uint64(k + 1) * _M2
-    h = (h ^ (h >> np.uint64(30))) * _M2
-    h = (h ^ (h >> np.uint64(27))) * _M3
-    return int(np.int64(h ^ (h >> np.uint64(31))))
-
-
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _find(ht: np.ndarray, h: int) -> int:
     """Base of the slot holding context hash `h`, or of the empty slot; read only."""
     mask = ((len(ht) >> 4) - 2) | 1
@@ -81,6 +66,17 @@ def _find(ht: np.ndarray, h: int) -> int:
         if ht[s] == chk:
             return s
     return len(ht) - 16
+
+
+@njit(cache=True)
+def _prefetch_slot(ht: np.ndarray, h: int) -> None:
+    """Start loading the 4-slot group that `_find` and `_claim` probe for `h` (64 bytes, two
+    cache lines as numpy aligns arrays to 16 bytes), so that the lookups of several contexts
+    overlap their cache misses instead of waiting for one after another."""
+    mask = ((len(ht) >> 4) - 2) | 1
+    s = ((h >> 8) & mask & ~3) << 4
+    prefetch(ht, s)
+    prefetch(ht, s + 63)
 
 
 @njit(cache=True)
@@ -98,12 +94,13 @@ def _claim(ht: np.ndarray, pri: np.ndarray, meta: np.ndarray, h: int) -> int:
             best, best_pri = s, pri[ht[s + 1]]
     if best_pri > 0:
         meta[_EVICT] += 1
-    ht[best : best + 16] = 0
+    for j in range(1, 16):  # element by element: a slice would be a refcounted view
+        ht[best + j] = 0
     ht[best] = chk
     return best
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _squash(tabs: np.ndarray, x: float) -> float:
     """1 / (1 + e^-x) for x in [-15, 15], interpolated in a table (an exp per node costs a third
     of a full distribution)."""
@@ -112,7 +109,7 @@ def _squash(tabs: np.ndarray, x: float) -> float:
     return tabs[SQUASH + lo] + (tabs[SQUASH + lo + 1] - tabs[SQUASH + lo]) * (pos - lo)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
     """The bit the match model expects at node `c0`, or -1 if it has no opinion there."""
     if meta[_MLEN] == 0:
@@ -123,24 +120,23 @@ def _match_bit(buf: np.ndarray, meta: np.ndarray, c0: int, depth: int) -> int:
     return (expected >> (7 - depth)) & 1
 
 
-@njit(cache=True, inline="always")
-def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1):
-    """p(next bit = 1) at the tree nodes `nodes` of one nibble, into `p1[node]`.
+@njit(cache=True)
+def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, count, row, x, rec, dots, p1):
+    """p(next bit = 1) at the first `count` tree nodes of `nodes` (one nibble), into `p1[node]`.
 
-    nodes: rows of (slot offset j, tree node c0, depth). Per node row n: inputs x[n], and
-    rec[n]: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
+    nodes: rows of (slot offset j, tree node c0, depth). Per node row n: inputs x[row + n], and
+    rec[row + n]: [0:N_CTX] state-map indices, [N_CTX] match state-map index or -1, [N_CTX+1] weight
     set, [N_CTX+2] the second mixer's weight set, [N_CTX+3] nearer APM1 index, [N_CTX+4]
-    nearer APM2 index; dots[n]: the two mixers' dot products (each learns from its own error).
+    nearer APM2 index; dots[row + n]: the two mixers' dot products (each learns from its own error).
     Nodes are independent, so the loops run across them (more work in flight per input);
     each node's sums are still taken input by input, so one node alone gives the same floats.
     """
-    count = len(nodes)
     for i in range(N_CTX):
         base = bases[i]
         for n in range(count):
             k = i * 256 + ht[base + nodes[n, 0]]
-            rec[n, i] = k
-            x[n, i] = tabs[smp[k] >> 10]
+            rec[row + n, i] = k
+            x[row + n, i] = tabs[smp[k] >> 10]
     mlen = meta[_MLEN]
     for n in range(count):
         c0 = nodes[n, 1]
@@ -148,35 +144,35 @@ def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec,
         sel = 0
         if mbit >= 0:
             k = N_CTX * 256 + min(mlen, 15) * 2 + mbit
-            rec[n, MATCH_IN] = k
-            x[n, MATCH_IN] = tabs[smp[k] >> 10]
+            rec[row + n, MATCH_IN] = k
+            x[row + n, MATCH_IN] = tabs[smp[k] >> 10]
             sel = 1 if mlen < LONG_MATCH else 2
         else:
-            rec[n, MATCH_IN] = -1
-            x[n, MATCH_IN] = 0.0
-        x[n, BIAS_IN] = 0.25
-        rec[n, N_CTX + 1] = (sel * 256 + c0) * N_IN
-        rec[n, N_CTX + 2] = (N_SETS + c1 * 8 + nodes[n, 2]) * N_IN
+            rec[row + n, MATCH_IN] = -1
+            x[row + n, MATCH_IN] = 0.0
+        x[row + n, BIAS_IN] = 0.25
+        rec[row + n, N_CTX + 1] = (sel * 256 + c0) * N_IN
+        rec[row + n, N_CTX + 2] = (N_SETS + c1 * 8 + nodes[n, 2]) * N_IN
         seen = 0
         for i in range(1, 7):
-            seen += 1 if rec[n, i] != i * 256 else 0
-        rec[n, N_CTX + 5] = (N_SETS + N_SETS2 + (seen * 3 + sel) * 8 + nodes[n, 2]) * N_IN
-        dots[n, 0] = 0.0
-        dots[n, 1] = 0.0
-        dots[n, 2] = 0.0
+            seen += 1 if rec[row + n, i] != i * 256 else 0
+        rec[row + n, N_CTX + 5] = (N_SETS + N_SETS2 + (seen * 3 + sel) * 8 + nodes[n, 2]) * N_IN
+        dots[row + n, 0] = 0.0
+        dots[row + n, 1] = 0.0
+        dots[row + n, 2] = 0.0
     for i in range(N_IN):
         for n in range(count):
-            dots[n, 0] += mw[rec[n, N_CTX + 1] + i] * x[n, i]
-            dots[n, 1] += mw[rec[n, N_CTX + 2] + i] * x[n, i]
-            dots[n, 2] += mw[rec[n, N_CTX + 5] + i] * x[n, i]
+            dots[row + n, 0] += mw[rec[row + n, N_CTX + 1] + i] * x[row + n, i]
+            dots[row + n, 1] += mw[rec[row + n, N_CTX + 2] + i] * x[row + n, i]
+            dots[row + n, 2] += mw[rec[row + n, N_CTX + 5] + i] * x[row + n, i]
     for n in range(count):
         c0 = nodes[n, 1]
-        dot1 = min(max(dots[n, 0], -15.0), 15.0)
-        dot2 = min(max(dots[n, 1], -15.0), 15.0)
-        dot3 = min(max(dots[n, 2], -15.0), 15.0)
-        dots[n, 0] = dot1
-        dots[n, 1] = dot2
-        dots[n, 2] = dot3
+        dot1 = min(max(dots[row + n, 0], -15.0), 15.0)
+        dot2 = min(max(dots[row + n, 1], -15.0), 15.0)
+        dot3 = min(max(dots[row + n, 2], -15.0), 15.0)
+        dots[row + n, 0] = dot1
+        dots[row + n, 1] = dot2
+        dots[row + n, 2] = dot3
         f = FINAL + 3 * c0
         dot = min(max(mw[f] * dot1 + mw[f + 1] * dot2 + mw[f + 2] * dot3, -15.0), 15.0)
         mixed = _squash(tabs, dot)
@@ -185,8 +181,8 @@ def _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec,
         w = pos - lo
         a1 = c0 * APM_BUCKETS + lo
         a2 = (c0 | (c1 << 8)) * APM_BUCKETS + lo
-        rec[n, N_CTX + 3] = a1 + (1 if w >= 0.5 else 0)
-        rec[n, N_CTX + 4] = a2 + (1 if w >= 0.5 else 0)
+        rec[row + n, N_CTX + 3] = a1 + (1 if w >= 0.5 else 0)
+        rec[row + n, N_CTX + 4] = a2 + (1 if w >= 0.5 else 0)
         q1 = (apm1[a1] * (1.0 - w) + apm1[a1 + 1] * w) * (1.0 / 65536.0)
         q2 = (apm2[a2] * (1.0 - w) + apm2[a2 + 1] * w) * (1.0 / 65536.0)
         p = 0.4 * mixed + 0.2 * q1 + 0.4 * q2
@@ -198,7 +194,7 @@ def _nibble_hash(h: int, high: int) -> int:
     return _hash(h, 16 + high)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _path(p1: np.ndarray, node: int) -> float:
     """Probability of reaching the depth-4 node `node` (16..31): the same products, in the same
     order, as `observe` forms along the path."""
@@ -209,24 +205,22 @@ def _path(p1: np.ndarray, node: int) -> float:
     return prob
 
 
-@njit(cache=True, inline="always")
-def _nibble_bases(ht: np.ndarray, ctx: np.ndarray, bases: np.ndarray, high: int) -> None:
-    """Slots of the second nibble after the first nibble `high`."""
-    for i in range(N_CTX):
-        bases[i] = _find(ht, _nibble_hash(ctx[i], high))
-
-
 @njit(cache=True)
 def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out, scratch):
     """All 256 next-byte probabilities from the current state, without changing it."""
-    x, rec, bases, p1, dots, nodes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+    x, rec, bases, p1, dots, nodes, nh, _ = scratch
     c1 = meta[_HIST] & 255
     for i in range(N_CTX):
         bases[i] = _find(ht, ctx[i])
     for j in range(1, 16):
         d = 0 if j < 2 else (1 if j < 4 else (2 if j < 8 else 3))
         nodes[j - 1, 0], nodes[j - 1, 1], nodes[j - 1, 2] = j, j, d
-    _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
+    _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, 15, 0, x, rec, dots, p1)
+    for high in range(16):
+        if _path(p1, 16 | high) >= RARE_NIBBLE:
+            for i in range(N_CTX):
+                nh[high, i] = _nibble_hash(ctx[i], high)
+                _prefetch_slot(ht, nh[high, i])
     for high in range(16):
         rare = _path(p1, 16 | high) < RARE_NIBBLE
         for j in range(1, 16):
@@ -235,8 +229,9 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
             if rare:
                 p1[nodes[j - 1, 1]] = 0.5
         if not rare:
-            _nibble_bases(ht, ctx, bases, high)
-            _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, x, rec, dots, p1)
+            for i in range(N_CTX):
+                bases[i] = _find(ht, nh[high, i])
+            _predict(ht, smp, mw, apm1, apm2, tabs, buf, meta, bases, c1, nodes, 15, 0, x, rec, dots, p1)
     path = np.empty(256, dtype=np.float64)
     path[1] = 1.0
     for c0 in range(1, 128):
@@ -248,19 +243,35 @@ def dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, 
 
 
 @njit(cache=True)
-def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, scratch):
-    """Predict the 8 bits of `symbol` (as `dist_into` does), then learn them; returns p(symbol)."""
-    xs, recs, bases, p1, pms, nodes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbol, upcoming, scratch):
+    """Predict the 8 bits of `symbol` (as `dist_into` does), then learn them; returns p(symbol).
+
+    `upcoming` is the byte after `symbol` when the caller knows it, else -1: the slots of the
+    next byte's contexts are prefetched a whole byte of work ahead (a hint; no value changes)."""
+    xs, recs, bases, p1, pms, nodes, nh, nxt = scratch
     c1 = meta[_HIST] & 255
     prob = 1.0
     c0 = 1
     rare = False
+    _next_contexts(meta, symbol, nxt)
+    for i in range(N_CTX):
+        _prefetch_slot(ht, nxt[i])
+        if upcoming >= 0:
+            _prefetch_slot(ht, _nibble_hash(nxt[i], upcoming >> 4))
+    for i in range(N_CTX):
+        nh[0, i] = _nibble_hash(ctx[i], symbol >> 4)
+        _prefetch_slot(ht, nh[0, i])
+    for depth in range(8):
+        a2 = (((symbol | 256) >> (8 - depth)) | (c1 << 8)) * APM_BUCKETS
+        prefetch(apm2, a2)
+        prefetch(apm2, a2 + 32)
     for i in range(N_CTX):
         bases[i] = _find(ht, ctx[i])
     for depth in range(8):
         if depth == 4:
             rare = prob < RARE_NIBBLE
-            _nibble_bases(ht, ctx, bases, symbol >> 4)
+            for i in range(N_CTX):
+                bases[i] = _find(ht, nh[0, i])
         if rare:
             p = 0.5
             recs[depth, N_CTX + 1] = -1  # nothing to learn from a guess
@@ -278,41 +289,45 @@ def observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, sy
                 meta,
                 bases,
                 c1,
-                nodes[:1],
-                xs[depth : depth + 1],
-                recs[depth : depth + 1],
-                pms[depth : depth + 1],
+                nodes,
+                1,
+                depth,
+                xs,
+                recs,
+                pms,
                 p1,
             )
             p = p1[c0]
         bit = (symbol >> (7 - depth)) & 1
         prob *= p if bit else 1.0 - p
         c0 = 2 * c0 + bit
-    _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms)
-    _learn_byte(buf, mt, ctx, meta, symbol)
+    _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, nh[0], meta, symbol, xs, recs, pms)
+    _learn_byte(buf, mt, meta, symbol)
+    for i in range(N_CTX):
+        ctx[i] = nxt[i]
     return prob
 
 
 @njit(cache=True)
-def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol, xs, recs, pms):
-    """Bit histories, state maps, mixer weights and APMs learn the 8 bits of `symbol`."""
+def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, nh, meta, symbol, xs, recs, pms):
+    """Bit histories, state maps, mixer weights and APMs learn the 8 bits of `symbol` (`nh`: the
+    contexts' hashes for its second nibble)."""
     lr = tabs[LR] * (1.0 + 3.0 * 16384.0 / (16384.0 + meta[_POS]))
     for i in range(N_CTX):
         base = _claim(ht, pri, meta, ctx[i])
         for depth in range(8):
             if depth == 4:
-                base = _claim(ht, pri, meta, _nibble_hash(ctx[i], symbol >> 4))
+                base = _claim(ht, pri, meta, nh[i])
             node = (symbol | 256) >> (8 - depth)
             j = node if depth < 4 else (node & ((1 << (depth - 4)) - 1)) | (1 << (depth - 4))
             bit = (symbol >> (7 - depth)) & 1
             ht[base + j] = nex[2 * ht[base + j] + bit]
     for depth in range(8):
         bit = (symbol >> (7 - depth)) & 1
-        rec = recs[depth]
-        if rec[N_CTX + 1] < 0:
+        if recs[depth, N_CTX + 1] < 0:
             continue
         for i in range(N_CTX + 1):
-            k = rec[i]
+            k = recs[depth, i]
             if k >= 0:
                 n = smn[k]
                 smp[k] += np.int32((((bit << 22) - smp[k]) * np.int64(tabs[RECIP + n])) >> 16)
@@ -321,7 +336,7 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
         err1 = (bit - _squash(tabs, pms[depth, 0])) * lr
         err2 = (bit - _squash(tabs, pms[depth, 1])) * lr
         err3 = (bit - _squash(tabs, pms[depth, 2])) * lr
-        ws, ws2, ws3 = rec[N_CTX + 1], rec[N_CTX + 2], rec[N_CTX + 5]
+        ws, ws2, ws3 = recs[depth, N_CTX + 1], recs[depth, N_CTX + 2], recs[depth, N_CTX + 5]
         f = FINAL + 3 * ((symbol | 256) >> (8 - depth))
         d1, d2, d3 = pms[depth, 0], pms[depth, 1], pms[depth, 2]
         errf = bit - _squash(tabs, min(max(mw[f] * d1 + mw[f + 1] * d2 + mw[f + 2] * d3, -15.0), 15.0))
@@ -334,55 +349,16 @@ def _learn_bits(ht, smp, smn, mw, apm1, apm2, tabs, nex, pri, ctx, meta, symbol,
             mw[ws2 + i] += err2 * xs[depth, i]
             mw[ws3 + i] += err3 * xs[depth, i]
         target = 65535 if bit else 0
-        a1, a2 = rec[N_CTX + 3], rec[N_CTX + 4]
+        a1, a2 = recs[depth, N_CTX + 3], recs[depth, N_CTX + 4]
         apm1[a1] = apm1[a1] + (target - apm1[a1]) // 64
         apm2[a2] = apm2[a2] + (target - apm2[a2]) // 64
 
 
 @njit(cache=True)
-def _learn_byte(buf, mt, ctx, meta, symbol):
-    """History, word hashes, the match model and the next byte's context hashes."""
-    bmask = len(buf) - 1
-    pos = meta[_POS]
-    buf[pos & bmask] = symbol
-    pos += 1
-    meta[_POS] = pos
-    hist = (meta[_HIST] << 8) | symbol
-    meta[_HIST] = hist
-    lower = symbol + 32 if 65 <= symbol <= 90 else symbol
-    if 97 <= lower <= 122:
-        meta[_WORD] = _hash(meta[_WORD] + lower, 99)
-    elif meta[_WORD] != 0:
-        meta[_WORD1] = meta[_WORD]
-        meta[_WORD] = 0
-    if meta[_MLEN] > 0 and buf[meta[_MPTR] & bmask] == symbol:
-        meta[_MLEN] = min(meta[_MLEN] + 1, 65535)
-        meta[_MPTR] += 1
-    else:
-        meta[_MLEN] = 0
-    mslot = _hash(hist & ((1 << (8 * MIN_MATCH)) - 1), 77) & (len(mt) - 1)
-    if meta[_MLEN] == 0 and pos >= MIN_MATCH:
-        cand = mt[mslot]
-        if cand > 0 and pos - cand < len(buf) - 64:
-            n = 0
-            while n < 64 and n < cand and buf[(cand - 1 - n) & bmask] == buf[(pos - 1 - n) & bmask]:
-                n += 1
-            if n >= MIN_MATCH:
-                meta[_MLEN] = n
-                meta[_MPTR] = cand
-    mt[mslot] = pos
-    for k in range(1, 7):
-        ctx[k] = _hash(hist & ((1 << (8 * k)) - 1), k)
-    ctx[0] = _hash(0, 0)
-    ctx[7] = _hash(meta[_WORD] * 256 + (0 if meta[_WORD] else symbol), 7)
-    ctx[8] = _hash(meta[_WORD] + meta[_WORD1] * 31, 8)
-    ctx[9] = _hash(hist & 0xFF00FF00, 9)
-
-
-@njit(cache=True)
 def _scratch():
     """Work arrays: inputs, records and dot products of up to 15 nodes (one nibble; the first 8
-    rows are the 8 bits of a byte in `observe`), slot bases, node probabilities, node rows."""
+    rows are the 8 bits of a byte in `observe`), slot bases, node probabilities, node rows, and
+    the contexts' hashes for each second nibble (row 0 only in `observe`), the next byte's."""
     return (
         np.empty((15, N_IN), np.float64),
         np.empty((15, N_IN + 5), np.int64),
@@ -390,6 +366,8 @@ def _scratch():
         np.empty(256, np.float64),
         np.empty((15, 3), np.float64),
         np.empty((15, 3), np.int64),
+        np.empty((16, N_CTX), np.int64),
+        np.empty(N_CTX, np.int64),
     )
 
 
@@ -402,8 +380,11 @@ def dist(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out):
 def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, out):
     scratch = _scratch()
     for i in range(len(symbols)):
+        upcoming = symbols[i + 1] if i + 1 < len(symbols) else -1
         dist_into(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, out[i], scratch)
-        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
+        observe(
+            ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], upcoming, scratch
+        )
     return len(symbols)
 
 
@@ -411,9 +392,11 @@ def dists(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symb
 def score(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols, bits):
     scratch = _scratch()
     for i in range(len(symbols)):
-        bits[i] = -np.log2(
-            observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
+        upcoming = symbols[i + 1] if i + 1 < len(symbols) else -1
+        p = observe(
+            ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], upcoming, scratch
         )
+        bits[i] = -np.log2(p)
     return len(symbols)
 
 
@@ -421,5 +404,8 @@ def score(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symb
 def learn(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols):
     scratch = _scratch()
     for i in range(len(symbols)):
-        observe(ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], scratch)
+        upcoming = symbols[i + 1] if i + 1 < len(symbols) else -1
+        observe(
+            ht, smp, smn, mw, apm1, apm2, buf, mt, tabs, nex, pri, ctx, meta, symbols[i], upcoming, scratch
+        )
     return len(symbols)

@@ -118,8 +118,17 @@ def _claim(tags: np.ndarray, n0: np.ndarray, n1: np.ndarray, lb: np.ndarray, met
 
 
 @njit(cache=True)
-def _node_p1(n0: np.ndarray, n1: np.ndarray, lb: np.ndarray, blocks: np.ndarray, q: int, depth: int,
-             alpha: float, pe: np.ndarray, pw: np.ndarray) -> float:
+def _node_p1(
+    n0: np.ndarray,
+    n1: np.ndarray,
+    lb: np.ndarray,
+    blocks: np.ndarray,
+    q: int,
+    depth: int,
+    alpha: float,
+    pe: np.ndarray,
+    pw: np.ndarray,
+) -> float:
     """Weighted p(bit = 1) at slot q along the context path; fills pe/pw per depth."""
     p = 0.5
     for d in range(depth, -1, -1):
@@ -147,7 +156,7 @@ def _node_p1(n0: np.ndarray, n1: np.ndarray, lb: np.ndarray, blocks: np.ndarray,
 
 
 @njit(cache=True)
-def _dist_into(tags, n0, n1, lb, recent, conf, meta, out, scratch, iscratch):  # type: ignore[no-untyped-def]
+def _dist_into(tags, n0, n1, lb, recent, conf, meta, out, scratch, iscratch):
     """Full 256-way distribution: 255 binary conditionals, then one pass down the bit tree."""
     depth = meta[_DEPTH]
     alpha = conf[0]
@@ -177,7 +186,7 @@ def _dist_into(tags, n0, n1, lb, recent, conf, meta, out, scratch, iscratch):  #
 
 
 @njit(cache=True)
-def _observe(tags, n0, n1, lb, recent, conf, meta, symbol, scratch, iscratch):  # type: ignore[no-untyped-def]
+def _observe(tags, n0, n1, lb, recent, conf, meta, symbol, scratch, iscratch):
     """Code one byte's 8 bits through the trees and update them; returns p(byte)."""
     depth = meta[_DEPTH]
     alpha = conf[0]
@@ -219,13 +228,15 @@ def _observe(tags, n0, n1, lb, recent, conf, meta, symbol, scratch, iscratch):  
 
 
 @njit(cache=True)
-def _dist(tags, n0, n1, lb, recent, conf, meta, out):  # type: ignore[no-untyped-def]
+def _dist(tags, n0, n1, lb, recent, conf, meta, out):
     scratch = np.empty((5, 512), dtype=np.float64)
-    _dist_into(tags, n0, n1, lb, recent, conf, meta, out, scratch, np.empty((2, MAX_DEPTH + 1), dtype=np.int64))
+    _dist_into(
+        tags, n0, n1, lb, recent, conf, meta, out, scratch, np.empty((2, MAX_DEPTH + 1), dtype=np.int64)
+    )
 
 
 @njit(cache=True)
-def _dists(tags, n0, n1, lb, recent, conf, meta, symbols, out):  # type: ignore[no-untyped-def]
+def _dists(tags, n0, n1, lb, recent, conf, meta, symbols, out):
     scratch = np.empty((5, 512), dtype=np.float64)
     iscratch = np.empty((2, MAX_DEPTH + 1), dtype=np.int64)
     for i in range(len(symbols)):
@@ -235,7 +246,7 @@ def _dists(tags, n0, n1, lb, recent, conf, meta, symbols, out):  # type: ignore[
 
 
 @njit(cache=True)
-def _score(tags, n0, n1, lb, recent, conf, meta, symbols, bits):  # type: ignore[no-untyped-def]
+def _score(tags, n0, n1, lb, recent, conf, meta, symbols, bits):
     scratch = np.empty((5, 512), dtype=np.float64)
     iscratch = np.empty((2, MAX_DEPTH + 1), dtype=np.int64)
     for i in range(len(symbols)):
@@ -244,7 +255,7 @@ def _score(tags, n0, n1, lb, recent, conf, meta, symbols, bits):  # type: ignore
 
 
 @njit(cache=True)
-def _learn(tags, n0, n1, lb, recent, conf, meta, symbols):  # type: ignore[no-untyped-def]
+def _learn(tags, n0, n1, lb, recent, conf, meta, symbols):
     scratch = np.empty((5, 512), dtype=np.float64)
     iscratch = np.empty((2, MAX_DEPTH + 1), dtype=np.int64)
     for i in range(len(symbols)):

@@ -46,7 +46,7 @@ def _row_of(hkey: np.ndarray, hrow: np.ndarray, meta: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def _learn_one(hkey, hrow, counts, totals, meta, symbol):  # type: ignore[no-untyped-def]
+def _learn_one(hkey, hrow, counts, totals, meta, symbol):
     key = _context_key(meta)
     slot = probe(hkey, key)
     if hkey[slot] != key:
@@ -80,7 +80,7 @@ def _learn_one(hkey, hrow, counts, totals, meta, symbol):  # type: ignore[no-unt
 
 
 @njit(cache=True)
-def _dist(hkey, hrow, counts, totals, conf, meta, out):  # type: ignore[no-untyped-def]
+def _dist(hkey, hrow, counts, totals, conf, meta, out):
     alpha = conf[0]
     row = _row_of(hkey, hrow, meta)
     if row < 0:
@@ -92,7 +92,7 @@ def _dist(hkey, hrow, counts, totals, conf, meta, out):  # type: ignore[no-untyp
 
 
 @njit(cache=True)
-def _needs_room(hkey, totals, meta):  # type: ignore[no-untyped-def]
+def _needs_room(hkey, totals, meta):
     """The rows or the hash table are full but below their limit: hand back to `_grow`."""
     return (meta[_ROWS] == len(totals) and len(totals) < meta[_ROW_LIMIT]) or (
         2 * (meta[_ROWS] + 1) > len(hkey) and len(hkey) < meta[_SLOT_LIMIT]
@@ -100,7 +100,7 @@ def _needs_room(hkey, totals, meta):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _rehash(hkey, hrow, new_key, new_row):  # type: ignore[no-untyped-def]
+def _rehash(hkey, hrow, new_key, new_row):
     for i in range(len(hkey)):
         if hkey[i] != 0:
             j = probe(new_key, hkey[i])
@@ -109,7 +109,7 @@ def _rehash(hkey, hrow, new_key, new_row):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _dists(hkey, hrow, counts, totals, conf, meta, symbols, out):  # type: ignore[no-untyped-def]
+def _dists(hkey, hrow, counts, totals, conf, meta, symbols, out):
     for i in range(len(symbols)):
         if _needs_room(hkey, totals, meta):
             return i
@@ -119,7 +119,7 @@ def _dists(hkey, hrow, counts, totals, conf, meta, symbols, out):  # type: ignor
 
 
 @njit(cache=True)
-def _score(hkey, hrow, counts, totals, conf, meta, symbols, bits):  # type: ignore[no-untyped-def]
+def _score(hkey, hrow, counts, totals, conf, meta, symbols, bits):
     alpha = conf[0]
     for i in range(len(symbols)):
         if _needs_room(hkey, totals, meta):
@@ -136,7 +136,7 @@ def _score(hkey, hrow, counts, totals, conf, meta, symbols, bits):  # type: igno
 
 
 @njit(cache=True)
-def _learn(hkey, hrow, counts, totals, conf, meta, symbols):  # type: ignore[no-untyped-def]
+def _learn(hkey, hrow, counts, totals, conf, meta, symbols):
     for i in range(len(symbols)):
         if _needs_room(hkey, totals, meta):
             return i
@@ -153,7 +153,9 @@ class OrderKPredictor(NumbaContextModel):
     _learn = _learn
     _LIMIT_EVENTS = _FLUSHES
 
-    def __init__(self, options: RuntimeOptions, k: int = 3, alpha: float = 0.5, memory: int = 64 << 20) -> None:
+    def __init__(
+        self, options: RuntimeOptions, k: int = 3, alpha: float = 0.5, memory: int = 64 << 20
+    ) -> None:
         self.k = k
         self.alpha = alpha
         self.memory = memory
