@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import genzip
 from genzip.cli import app
 from genzip.context_models import _ppm_see as see_module
+from genzip.context_models import _ppm_tables as ppm_tables
 from genzip.context_models import ppm as ppm_module
 from genzip.corpus import text
 from genzip.errors import InputError, SpecError
@@ -167,7 +168,7 @@ class PpmReference:
         for i, key in enumerate(keys):
             counts = self.contexts.get(key, {})
             if symbol in counts:
-                inherited = 1 + ppm_module.INHERIT * counts[symbol] // sum(counts.values())
+                inherited = 1 + ppm_tables.INHERIT * counts[symbol] // sum(counts.values())
                 counts[symbol] += 1
                 found = i
                 break
