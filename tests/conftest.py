@@ -43,7 +43,9 @@ def rewrite_header(blob: bytes, **changes: object) -> bytes:
     return rewrite(blob, **changes)
 
 
-def assert_batched_equals_stepping(predictor: SequencePredictor, symbols: np.ndarray, context: bytes = b"") -> np.ndarray:
+def assert_batched_equals_stepping(
+    predictor: SequencePredictor, symbols: np.ndarray, context: bytes = b""
+) -> np.ndarray:
     """The coding contract: after `reset(context)`, the rows of `distributions(symbols)` (the encoder's
     path) are bit-identical to stepping `distribution()`/`observe()` (the decoder's path) on a fork, and
     both paths end in the same state. Returns the rows."""

@@ -46,7 +46,9 @@ def test_sample_is_reproducible_and_sized() -> None:
 
 def test_sample_context_override_and_output_file(tmp_path: Path) -> None:
     out = tmp_path / "s.bin"
-    result = genzip("sample", "-c", "zlib", "--context", "16", "-n", "10", "--seed", "1", "-o", str(out), "-j", "1")
+    result = genzip(
+        "sample", "-c", "zlib", "--context", "16", "-n", "10", "--seed", "1", "-o", str(out), "-j", "1"
+    )
     assert result.returncode == 0 and len(out.read_bytes()) == 10
 
 
@@ -103,5 +105,8 @@ def test_corrupt_container_leaves_no_output(tmp_path: Path) -> None:
 
 def test_stdin_and_stdout(tmp_path: Path) -> None:
     packed = tmp_path / "p.gzp"
-    assert genzip("compress", "-", "-o", str(packed), "-c", "zlib", "-j", "1", stdin=b"hello hello").returncode == 0
+    assert (
+        genzip("compress", "-", "-o", str(packed), "-c", "zlib", "-j", "1", stdin=b"hello hello").returncode
+        == 0
+    )
     assert genzip("decompress", str(packed), "-o", "-").stdout == b"hello hello"

@@ -91,7 +91,9 @@ def test_batched_and_sequential_code_the_same_model() -> None:
     sequential = encode(data, Order0(), chunk_size=256, batch_size=0)
     assert read_header(sequential)[0].batch_size is None and read_header(batched)[0].batch_size == 4
     payload = [len(read_header(blob)[1]) for blob in (batched, sequential)]
-    assert abs(payload[0] - payload[1]) <= 3 * 4  # a range-coder flush of a few words per frame (one per group)
+    assert (
+        abs(payload[0] - payload[1]) <= 3 * 4
+    )  # a range-coder flush of a few words per frame (one per group)
     assert decode(sequential, predictor=Order0()) == data
 
 
