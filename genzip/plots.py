@@ -54,12 +54,14 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
 def comparison_figure(comparison: Comparison, path: Path, window: int | None = None) -> None:
     """Surprisal trace (bits per byte along the data) above a bar chart of compression rates."""
     plt = _pyplot()
-    traced = [r for r in comparison.results if r.byte_bits is not None and len(r.byte_bits)]
-    n = max((len(r.byte_bits) for r in traced), default=0)  # type: ignore[arg-type]
+    traced = [
+        (r.spec, r.byte_bits) for r in comparison.results if r.byte_bits is not None and len(r.byte_bits)
+    ]
+    n = max((len(bits) for _, bits in traced), default=0)
     window = window or max(1, n // 200)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
-    for r in traced:
-        top.plot(moving_average(r.byte_bits, window), linewidth=0.9, label=r.spec.split(":")[0])  # type: ignore[arg-type]
+    for spec, bits in traced:
+        top.plot(moving_average(bits, window), linewidth=0.9, label=spec.split(":")[0])
     if comparison.chunk_size:
         for x in range(comparison.chunk_size, n, comparison.chunk_size):
             top.axvline(x, color="0.85", linewidth=0.5, zorder=0)

@@ -126,10 +126,13 @@ def scaling(
                 )
             timings[f"score {size}"] = t.seconds
             r = comparison.results[0]
+            if r.byte_bits is None:
+                raise InputError(f"{spec}: no per-byte code lengths")
+            byte_bits = r.byte_bits
             model_bytes = r.model_size_bytes or 0
             measured[size] = {}
             for n in dataset_sizes:
-                bits = float(r.byte_bits[:n].sum())  # type: ignore[index]
+                bits = float(byte_bits[:n].sum())
                 measured[size][n] = (100 * bits / 8 / n, 100 * (bits / 8 + model_bytes) / n, model_bytes)
         base: dict[str, dict[int, float]] = {}
         for spec in baselines:

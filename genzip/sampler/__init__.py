@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..predictor import SequencePredictor
 from .autoregressive import sample_symbols
-from .sequence import SequenceSampler, SequenceSettings, compressor_window
+from .sequence import CodeLengths, SequenceSampler, SequenceSettings, compressor_window
 from .shaping import Controls, draw, draw_rows, ngram_bans, shape, shape_distribution
 
 __all__ = [
@@ -88,6 +88,7 @@ def sample(
     rng = np.random.Generator(np.random.PCG64(seed))
     if method == "symbol":
         return sample_symbols(predictor, prompt, n, controls, rng, progress)
-    assert window is not None
-    sampler = SequenceSampler(predictor, window, controls, settings or SequenceSettings())  # type: ignore[arg-type]
+    if window is None or not isinstance(predictor, CodeLengths):
+        raise InputError(f"{predictor.spec}: method=sequence needs a compressor predictor (code_lengths)")
+    sampler = SequenceSampler(predictor, window, controls, settings or SequenceSettings())
     return sampler.sample(prompt, n, rng, progress, predictor.spec)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from .shaping import Controls, draw, draw_rows, shape
 DEFAULT_WINDOW = 2048
 
 
+@runtime_checkable
 class CodeLengths(Protocol):
     """What the sequence samplers need from a compressor predictor (the adapter's public method)."""
 

@@ -59,8 +59,8 @@ def shape(
     """
     with np.errstate(divide="ignore"):  # a symbol already removed upstream has probability 0
         logits = np.log(np.asarray(probs, dtype=np.float64))
-    if controls.penalises and seen is not None:
-        penalty = float(controls.repetition_penalty)  # type: ignore[arg-type]
+    if controls.repetition_penalty is not None and controls.penalises and seen is not None:
+        penalty = float(controls.repetition_penalty)
         penalised = np.where(logits < 0, logits * penalty, logits / penalty)
         logits = np.where(seen, penalised, logits)
     if banned is not None:
