@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -13,24 +14,9 @@ def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator
     if not enabled or not sys.stderr.isatty() or total <= 0:
         yield _ignore
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import Progress
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=True) as bar:
+    with Progress(*bar_columns("{task.description}"), transient=True) as bar:
         task = bar.add_task(description, total=total)
 
         def advance(n: int = 1) -> None:
@@ -41,3 +27,23 @@ def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator
 
 def _ignore(n: int = 1) -> None:
     """The `advance` callback when no bar is drawn."""
+
+
+def bar_columns(label: str) -> tuple[Any, ...]:
+    """genzip's progress bar layout: `label` (a rich template), bar, n/total, elapsed, eta."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )

@@ -54,16 +54,8 @@ ProtocolOption = Annotated[
 
 def read_input(path: Path) -> bytes:
     """Read a file, or stdin for '-', with a clear error when it cannot be read."""
-    if str(path) == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"is a directory, not a file: {path}") from None
-    except PermissionError:
-        raise InputError(f"permission denied: {path}") from None
+    with open_input(path) as (handle, _):
+        return handle.read()
 
 
 def write_output(path: Path | None, data: bytes) -> None:

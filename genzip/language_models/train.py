@@ -226,22 +226,12 @@ class _progress:
     def __enter__(self) -> Callable[[float, float | None], None]:
         if not self.enabled:
             return lambda loss, bpb: None
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import Progress
+
+        from ..progress import bar_columns
 
         self.bar = Progress(
-            TextColumn("train {task.fields[stats]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            *bar_columns("train {task.fields[stats]}"),
             transient=True,
         )
         self.bar.__enter__()
