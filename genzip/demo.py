@@ -19,7 +19,6 @@ from .likelihood import score
 from .registry import ENTRIES, build
 from .sampler import sample
 
-PROMPT_OFFSET = 200_000
 SCORE_OFFSET = 400_000
 SCORE_BYTES = 512
 SAMPLE_BYTES = 200
@@ -56,8 +55,7 @@ def available(names: tuple[str, ...]) -> list[str]:
 def main() -> None:
     console = Console(width=max(100, Console().width))
     text = corpus.text()
-    prompt = text[PROMPT_OFFSET : PROMPT_OFFSET + 1500]
-    prompt = prompt[prompt.index(b"\n\n") + 2 : prompt.rindex(b" ") + 1]  # from a paragraph to a word's end
+    prompt = corpus.default_prompt()  # what `genzip sample -c gzip` continues when given no prompt
     console.rule("genzip demo: every predictor is a compressor, every compressor a predictor")
     console.print(f"Prompt (last 300 of {len(prompt)} bytes of Moby-Dick as context):")
     console.print(prompt[-300:].decode("utf-8", "replace"), style="dim", markup=False)

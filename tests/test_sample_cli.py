@@ -60,3 +60,19 @@ def test_prompt_file_and_controls_give_the_api_sample(tmp_path: Path) -> None:
 )
 def test_bad_sample_options_are_one_line_errors(options: tuple[str, ...], fragment: str) -> None:
     assert_one_line_error(run("sample", "-n", "3", "-j", "1", *options), fragment)
+
+
+def test_no_prompt_continues_the_shipped_text_for_compressors() -> None:
+    """`genzip sample -c gzip` alone: a compressor knows only what it is shown, so it continues the
+    shipped paragraph (said on stderr), and the sample equals the API's with that prompt."""
+    import genzip.corpus
+
+    result = run("sample", "-c", "zlib", "-n", "40", "--seed", "3", "-j", "1")
+    assert result.returncode == 0 and "no prompt" in result.stderr.decode()
+    with genzip.predictor("zlib", jobs=1) as p:
+        assert result.stdout == genzip.sample(p, genzip.corpus.default_prompt(), 40, seed=3)
+
+
+def test_no_prompt_means_no_prompt_for_language_models() -> None:
+    result = run("sample", "-c", "bytelm", "-n", "5", "--seed", "0", "--device", "cpu")
+    assert result.returncode == 0 and len(result.stdout) == 5 and "no prompt" not in result.stderr.decode()

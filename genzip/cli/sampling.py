@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from .. import corpus
+from ..registry import Kind, parse_spec
 from .app import (
     DeviceOption,
     DtypeOption,
@@ -23,7 +25,13 @@ from .app import (
 
 def sample(
     compressor: SpecOption = "gzip",
-    prompt: Annotated[str, typer.Option(help="text to continue")] = "",
+    prompt: Annotated[
+        str,
+        typer.Option(
+            help="text to continue (none: compressors and context models continue a Moby-Dick paragraph"
+            " shipped with genzip, since they know only what they are shown; language models start fresh)"
+        ),
+    ] = "",
     prompt_file: Annotated[
         Path | None, typer.Option(help="read the prompt (raw bytes: conditioning text + prompt) from a file")
     ] = None,
@@ -78,13 +86,15 @@ def sample(
 
     prompt_bytes = read_input(prompt_file) if prompt_file is not None else prompt.encode()
     spec = with_param(with_param(compressor, "context", context), "lookahead", lookahead)
+    shown_prompt = not prompt_bytes and parse_spec(spec)[0].kind is not Kind.LANGUAGE_MODEL
+    if shown_prompt:
+        prompt_bytes = corpus.default_prompt()
     settings = SequenceSettings()
     if particles is not None:
         settings = replace(settings, particles=particles)
     if horizon is not None:
         settings = replace(settings, horizon=horizon, commit=min(settings.commit or horizon, horizon))
-    predictor = build_predictor(spec, jobs, device, dtype)
-    try:
+    with build_predictor(spec, jobs, device, dtype) as predictor:
         out = draw_sample(
             predictor,
             prompt_bytes,
@@ -101,8 +111,12 @@ def sample(
             method=method,
             settings=settings,
         )
-    finally:
-        predictor.close()
     write_output(output, out)
+    if shown_prompt:  # said after the work, so that an error stays the only line on stderr
+        typer.echo(
+            f"genzip: no prompt: continued {len(prompt_bytes)} bytes of the shipped Moby-Dick"
+            " (--prompt or --prompt-file to choose)",
+            err=True,
+        )
     if output is None and sys.stdout.isatty():
         typer.echo()

@@ -17,3 +17,14 @@ def text(n_bytes: int | None = None, offset: int = 0, name: str = "moby-dick") -
     """Bytes of a shipped text (`TEXTS`: moby-dick or jargon), from `offset` (all of it when n_bytes is None)."""
     data = TEXTS[name].read_bytes()
     return data[offset : None if n_bytes is None else offset + n_bytes]
+
+
+#: where the default conditioning text starts in Moby-Dick (well past the front matter)
+DEFAULT_PROMPT_OFFSET = 200_000
+
+
+def default_prompt(n_bytes: int = 1500) -> bytes:
+    """About `n_bytes` of Moby-Dick, from a paragraph's start to a word's end: what a compressor or
+    context model continues when it is given no prompt (it knows nothing but what it is shown)."""
+    window = text(n_bytes, offset=DEFAULT_PROMPT_OFFSET)
+    return window[window.index(b"\n\n") + 2 : window.rindex(b" ") + 1]
