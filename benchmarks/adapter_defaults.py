@@ -45,6 +45,9 @@ from genzip.adapter.evidence import probabilities
 from genzip.adapter.plan import MIN_HORIZON
 from genzip.data import corpus_bytes
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from adapter_quality import standard_error  # one definition for both adapter benchmarks
+
 COMPRESSORS = ["gzip", "zlib", "zstd", "lzma", "bz2", "ppmd", "brotli", "png", "flac"]
 #: the data each compressor is measured on: the first is the one its default was tuned on
 DATA = {"png": ("image", "image-mid"), "flac": ("audio", "audio-mid")}
@@ -77,13 +80,8 @@ def code_lengths(p: CodeLengthPredictor, evidence: np.ndarray, symbols: np.ndarr
     """-log2 p(symbol) at each scored position, exactly as the predictor computes p."""
     if not p.calibrate:
         return -np.log2(probabilities(evidence)[np.arange(len(symbols)), symbols])
-    calibrator = Calibrator(p.lookahead >= MIN_HORIZON)
-    out = np.empty(len(symbols))
-    for i, s in enumerate(symbols.tolist()):
-        experts = calibrator.experts(evidence[i])
-        out[i] = -np.log2(calibrator.mix(experts)[s])
-        calibrator.update(experts, s)
-    return out
+    rows = Calibrator(p.lookahead >= MIN_HORIZON).mix_sequence(evidence, symbols)
+    return -np.log2(rows[np.arange(len(symbols)), symbols])
 
 
 def check(p: CodeLengthPredictor, data: bytes, positions: np.ndarray, bits: np.ndarray, prefix: int) -> None:
@@ -109,8 +107,7 @@ def rate(spec: str, data: bytes, stride: int, jobs: int, prefix: int) -> tuple[f
     bits = code_lengths(p, evidence, symbols)
     check(p, data, positions, bits, prefix)
     p.close()
-    se = float(bits.std(ddof=1) / np.sqrt(len(bits))) if len(bits) > 1 else float("nan")
-    return float(bits.mean()), se, ms
+    return float(bits.mean()), standard_error(bits), ms
 
 
 def step_ms(spec: str, data: bytes, jobs: int) -> float:

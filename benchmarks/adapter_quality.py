@@ -123,13 +123,8 @@ def code_lengths(evidence: np.ndarray, symbols: np.ndarray, calibrate: bool, loo
     """-log2 p(symbol) per position, exactly as the predictor computes p."""
     if not calibrate:
         return -np.log2(probabilities(evidence)[np.arange(len(symbols)), symbols])
-    calibrator = Calibrator(lookahead)
-    out = np.empty(len(symbols))
-    for i, s in enumerate(symbols.tolist()):
-        experts = calibrator.experts(evidence[i])
-        out[i] = -np.log2(calibrator.mix(experts)[s])
-        calibrator.update(experts, s)
-    return out
+    rows = Calibrator(lookahead).mix_sequence(evidence, symbols)
+    return -np.log2(rows[np.arange(len(symbols)), symbols])
 
 
 def time_per_byte(spec: str, buffer: bytes, start: int, positions: int) -> float:

@@ -79,3 +79,16 @@ class Calibrator:
         """Charge each expert the code length of the byte that came."""
         for k, p in enumerate(experts[:, symbol].tolist()):
             self.losses[k] += -math.log2(p)
+
+    def mix_sequence(self, evidence: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+        """Distributions before each of `symbols` given its evidence row, learning from each symbol in turn.
+
+        The one sequential pass (calibration learns from every byte before the next) shared by the
+        predictor's `distributions()` and the benchmarks that score from evidence measured in one go.
+        """
+        out = np.empty((len(symbols), int(_ALPHABET)), dtype=np.float64)
+        for i, s in enumerate(np.asarray(symbols, dtype=np.int64).tolist()):
+            experts = self.experts(evidence[i])
+            out[i] = self.mix(experts)
+            self.update(experts, s)
+        return out

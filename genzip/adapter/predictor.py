@@ -159,11 +159,8 @@ class CodeLengthPredictor(SequencePredictor):
             for s in symbols.tolist():
                 self._push(s)
             return out
-        out = np.empty((len(symbols), 256), dtype=np.float64)
-        for i, s in enumerate(symbols.tolist()):  # the calibration is sequential by nature
-            experts = self._calibrator.experts(evidence[i])
-            out[i] = self._calibrator.mix(experts)
-            self._calibrator.update(experts, s)
+        out = self._calibrator.mix_sequence(evidence, symbols)
+        for s in symbols.tolist():
             self._push(s)
         self._experts = None
         return out
