@@ -36,13 +36,13 @@ from ..progress import progress_bar
 from .proposal import proposal_rows
 from .shaping import Controls, draw, draw_rows, shape
 
-#: the window assumed for a compressor spec without a `context` parameter (the adapter's default)
-DEFAULT_WINDOW = 2048
-
 
 @runtime_checkable
 class CodeLengths(Protocol):
-    """What the sequence samplers need from a compressor predictor (the adapter's public method)."""
+    """What the sequence samplers need from a compressor predictor (the adapter's public API)."""
+
+    #: bytes of history the compressor sees
+    window: int
 
     def code_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray: ...
 
@@ -207,12 +207,5 @@ class SequenceSampler:
 
 
 def compressor_window(predictor: SequencePredictor) -> int | None:
-    """The context window (bytes) of a compressor predictor built by the registry, None for other predictors."""
-    from ..registry import parse_spec
-
-    if not predictor.spec or not hasattr(predictor, "code_lengths"):
-        return None
-    entry, values = parse_spec(predictor.spec)
-    if entry.kind != "compressor":
-        return None
-    return int(values.get("context", DEFAULT_WINDOW))
+    """The context window (bytes) of a compressor predictor, None for other predictors."""
+    return predictor.window if isinstance(predictor, CodeLengths) else None
