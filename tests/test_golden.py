@@ -13,6 +13,8 @@ import pytest
 
 import genzip
 from genzip.container import FORMAT_VERSION, encode, read_header
+from genzip.predictor import RuntimeOptions
+from genzip.registry import build
 
 GOLDEN = Path(__file__).parent / "golden"
 MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
@@ -38,7 +40,7 @@ def test_golden_decodes_to_its_original(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(n for n, m in MANIFEST.items() if m["version"] == FORMAT_VERSION))
 def test_golden_is_what_this_version_writes(name: str) -> None:
     entry = MANIFEST[name]
-    with genzip.predictor(entry["spec"], jobs=1, device="cpu") as predictor:
+    with build(entry["spec"], RuntimeOptions(jobs=1, device="cpu"), stored=True) as predictor:
         blob = encode(
             (GOLDEN / f"{name}.orig").read_bytes(),
             predictor,

@@ -54,3 +54,25 @@ def test_import_does_not_load_torch() -> None:
     code = "import sys, genzip, genzip.cli, genzip.registry; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_stored_spec_gets_legacy_values_for_parameters_it_predates() -> None:
+    from dataclasses import replace
+
+    from genzip.registry import Entry, Param, canonical_spec, register
+
+    base = ENTRIES["order"]
+    newer = Param("smoothing", str, "new", "added later", choices=("old", "new"), legacy="old")
+    register(replace(base, name="order-test", params=(*base.params, newer)))
+    try:
+        written_before = "order-test:k=2,alpha=0.5,memory=1m"
+        assert parse_spec(written_before)[1]["smoothing"] == "new"  # a user's spec: today's default
+        entry, values = parse_spec(written_before, stored=True)
+        assert values["smoothing"] == "old"  # a container's spec: what it meant when written
+        assert parse_spec("order-test:k=2,smoothing=new", stored=True)[1]["smoothing"] == "new"
+        mixed = parse_spec("mix:order-test:k=2+order:k=1", stored=True)[1]["components"][0]
+        assert mixed.endswith("smoothing=old")
+        assert canonical_spec(entry, values).endswith(",smoothing=old")
+        assert isinstance(entry, Entry)
+    finally:
+        del ENTRIES["order-test"]

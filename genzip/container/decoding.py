@@ -172,7 +172,7 @@ def _build(spec: str, fingerprint: dict[str, Any], options: RuntimeOptions | Non
     if options.dtype is None and encoded_dtype in ("float32", "float16", "bfloat16"):
         options = replace(options, dtype=encoded_dtype)  # rebuild the model in the dtype that encoded
     try:
-        return build(spec, options)
+        return build(spec, options, stored=True)
     except GenzipError as exc:
         raise ContainerError(
             f"container names a predictor this genzip cannot build: {one_line(exc)}"

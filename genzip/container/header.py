@@ -250,7 +250,7 @@ def check_spec(spec: str, limits: Limits) -> None:
     from ..registry import parse_spec
 
     try:
-        entry, values = parse_spec(spec)
+        entry, values = parse_spec(spec, stored=True)
     except SpecError as exc:
         raise ContainerError(
             f"container names a predictor this genzip cannot build: {one_line(exc)}"

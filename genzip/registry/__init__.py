@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import SpecError
 from ..predictor import RuntimeOptions, SequencePredictor
 from .entries import ENTRIES, PAPER_FORMULA, PRESET
-from .params import Entry, Kind, Param
+from .params import NO_LEGACY, Entry, Kind, Param
 
 __all__ = [
     "ENTRIES",
@@ -40,8 +40,12 @@ def register(entry: Entry) -> None:
     ENTRIES[entry.name] = entry
 
 
-def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
+def parse_spec(spec: str, *, stored: bool = False) -> tuple[Entry, dict[str, Any]]:
     """Split a spec string into its entry and validated parameters (defaults filled in).
+
+    `stored=True` reads a spec an earlier genzip wrote (a container header, which spells every
+    parameter it knew): a parameter it does not name takes its `legacy` value, so a model that
+    gained an option keeps decoding what it wrote before.
 
     >>> entry, values = parse_spec("PPMD:order=4,memory=32m")
     >>> entry.name, values["order"], values["memory"] == 32 << 20
@@ -57,7 +61,7 @@ def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
         raise SpecError(f"unknown predictor {name!r}; known: {known}")
     values: dict[str, Any] = {}
     if entry.nested:
-        rest, values["components"] = _split_components(entry, rest)
+        rest, values["components"] = _split_components(entry, rest, stored)
     by_name = {p.name: p for p in entry.params}
     positional = next((p for p in entry.params if p.positional), None)
     preset: str | None = None
@@ -91,11 +95,12 @@ def parse_spec(spec: str) -> tuple[Entry, dict[str, Any]]:
                 raise SpecError(
                     f"{entry.name}: missing {param.name} (spec {entry.name}:{param.name.upper()})"
                 )
-            values[param.name] = param.default
+            stored_value = param.legacy if stored else NO_LEGACY
+            values[param.name] = param.default if stored_value is NO_LEGACY else stored_value
     return entry, values
 
 
-def _split_components(entry: Entry, rest: str) -> tuple[str, tuple[str, ...]]:
+def _split_components(entry: Entry, rest: str, stored: bool) -> tuple[str, tuple[str, ...]]:
     """A nested spec's own options (or "") and its components' canonical specs."""
     segments = [s.strip() for s in rest.split("+")]
     options = segments.pop(0) if segments and "=" in segments[0].partition(":")[0] else ""
@@ -108,7 +113,7 @@ def _split_components(entry: Entry, rest: str) -> tuple[str, tuple[str, ...]]:
         inner = ENTRIES.get(segment.partition(":")[0].strip().lower())
         if inner is not None and inner.nested:
             raise SpecError(f"{entry.name}: components cannot be nested specs themselves ({segment!r})")
-        components.append(canonical_spec(*parse_spec(segment)))
+        components.append(canonical_spec(*parse_spec(segment, stored=stored)))
     return options, tuple(components)
 
 
@@ -127,9 +132,9 @@ def canonical_spec(entry: Entry, values: dict[str, Any]) -> str:
     return entry.name + (":" + ",".join(parts) if parts else "")
 
 
-def build(spec: str, options: RuntimeOptions | None = None) -> SequencePredictor:
-    """Build the predictor a spec string describes."""
-    entry, values = parse_spec(spec)
+def build(spec: str, options: RuntimeOptions | None = None, *, stored: bool = False) -> SequencePredictor:
+    """Build the predictor a spec string describes (`stored`: as `parse_spec` reads a stored spec)."""
+    entry, values = parse_spec(spec, stored=stored)
     cls = entry.load_class()
     options = options or RuntimeOptions()
     canonical = canonical_spec(entry, values)

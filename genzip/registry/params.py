@@ -12,6 +12,16 @@ from ..errors import SpecError
 from ..predictor import SequencePredictor
 
 
+class _NoLegacy:
+    """Marks a parameter that every stored spec names (it existed from the start)."""
+
+    def __repr__(self) -> str:
+        return "NO_LEGACY"
+
+
+NO_LEGACY: Any = _NoLegacy()
+
+
 @dataclass(frozen=True)
 class Param:
     """One spec parameter: its type, default, allowed values and meaning."""
@@ -24,6 +34,9 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     positional: bool = False
+    #: the behaviour before this parameter existed; a stored spec (a container header) that does not
+    #: name the parameter was written by an older genzip and gets this value instead of `default`
+    legacy: Any = NO_LEGACY
 
     def parse(self, raw: str, predictor: str) -> Any:
         """Convert and validate a raw string value; raise SpecError with a clear message."""
