@@ -12,10 +12,17 @@ Methods (measured in docs/context_models.md):
   p(s) ∝ prod_i p_i(s)^w_i, weights free (they may sum to more than 1, which
   sharpens agreeing predictors), trained by online gradient descent on the code
   length: w_i += rate * (ln p_i(x) - sum_s p(s) ln p_i(s)), with one weight
-  vector per `select` context (none, or the class of the previous byte);
+  vector per `select` context;
 * ``bayes``: the Bayesian mixture p = sum_i w_i p_i with posterior weights
   w_i ∝ w_i p_i(x), plus a fixed share `rate` / k of the mass returned to every
   component each byte (tracks which predictor is best *now*).
+
+`select` says which weights predict a byte: ``none`` one vector; ``byte-class``
+one per class of the previous byte (four vectors, each learning from its own
+bytes); ``hierarchical`` (default) a shared vector plus one per class, both
+learning from every byte they predict: geometric mixing uses their sum (the
+shared part learns fast, the class part learns what is particular to the
+class), Bayesian mixing the mean of the two posteriors.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from .predictor import PROBABILITY_FLOOR, RuntimeOptions, SequencePredictor
 
 #: mixture weights are clamped to this range (geometric), keeping the exponentials finite
 _W_MAX = 8.0
+#: `select` values; the weight table has one row for NONE, 4 for BYTE_CLASS, 1 + 4 for HIERARCHICAL
+SELECTS = ("none", "byte-class", "hierarchical")
+_NONE, _BYTE_CLASS, _HIERARCHICAL = 0, 1, 2
 
 
 @njit(cache=True, inline="always")
@@ -97,22 +107,80 @@ def _learn_row(
 
 
 @njit(cache=True)
+def _current_weights(weights: np.ndarray, select: int, bayes: bool, previous: int, out: np.ndarray) -> None:
+    """The weight vector that predicts the next byte, given the previous one (see `select`)."""
+    if select == _NONE:
+        out[:] = weights[0]
+    elif select == _BYTE_CLASS:
+        out[:] = weights[_byte_class(previous)]
+    else:
+        shared, own = weights[0], weights[1 + _byte_class(previous)]
+        for i in range(len(out)):
+            out[i] = 0.5 * (shared[i] + own[i]) if bayes else min(max(shared[i] + own[i], 0.0), _W_MAX)
+
+
+@njit(cache=True)
+def _learn(
+    probs: np.ndarray,
+    mixed: np.ndarray,
+    weights: np.ndarray,
+    select: int,
+    bayes: bool,
+    rate: float,
+    previous: int,
+    symbol: int,
+) -> None:
+    """Update the weight rows that predicted `symbol` (`mixed` is what they predicted)."""
+    if select == _NONE:
+        _learn_row(probs, mixed, weights[0], bayes, rate, symbol)
+    elif select == _BYTE_CLASS:
+        _learn_row(probs, mixed, weights[_byte_class(previous)], bayes, rate, symbol)
+    elif bayes:  # two posteriors, each updated on its own
+        _learn_row(probs, mixed, weights[0], True, rate, symbol)
+        _learn_row(probs, mixed, weights[1 + _byte_class(previous)], True, rate, symbol)
+    else:  # one gradient, applied to both parts of the sum (unclamped parts; the sum is clamped)
+        own = weights[1 + _byte_class(previous)]
+        for i in range(probs.shape[0]):
+            expected = 0.0
+            for s in range(256):
+                expected += mixed[s] * np.log(max(probs[i, s], PROBABILITY_FLOOR))
+            g = rate * (np.log(max(probs[i, symbol], PROBABILITY_FLOOR)) - expected)
+            weights[0, i] = min(max(weights[0, i] + g, -_W_MAX), _W_MAX)
+            own[i] = min(max(own[i] + g, -_W_MAX), _W_MAX)
+
+
+@njit(cache=True)
 def _mix_block(
     probs: np.ndarray,
     symbols: np.ndarray,
     weights: np.ndarray,
     bayes: bool,
     rate: float,
-    select: bool,
+    select: int,
     previous: int,
     out: np.ndarray,
 ) -> None:
     """Rows for a block: probs (n, k, 256) -> out (n, 256), learning after each symbol."""
+    w = np.empty(probs.shape[1])
     for t in range(len(symbols)):
-        w = weights[_byte_class(previous) if select else 0]
+        _current_weights(weights, select, bayes, previous, w)
         _mix_row(probs[t], w, bayes, out[t])
-        _learn_row(probs[t], out[t], w, bayes, rate, symbols[t])
+        _learn(probs[t], out[t], weights, select, bayes, rate, previous, symbols[t])
         previous = symbols[t]
+
+
+def initial_weights(k: int, select: int, bayes: bool) -> np.ndarray:
+    """The weight table before any byte: uniform (bayes), or 1/k + 0.1 (geometric: a little sharpening).
+
+    In the hierarchical table the class rows start at 0 (geometric: the sum is the shared row) or at the
+    shared row's value (bayes: the mean of two equal posteriors).
+    """
+    start = 1.0 / k if bayes else 1.0 / k + 0.1
+    rows = {_NONE: 1, _BYTE_CLASS: 4, _HIERARCHICAL: 5}[select]
+    weights = np.full((rows, k), start)
+    if select == _HIERARCHICAL and not bayes:
+        weights[1:] = 0.0
+    return weights
 
 
 class MixPredictor(SequencePredictor):
@@ -123,8 +191,8 @@ class MixPredictor(SequencePredictor):
         options: RuntimeOptions,
         components: list[SequencePredictor],
         method: str = "geometric",
-        rate: float = 0.005,
-        select: str = "byte-class",
+        rate: float = 0.002,
+        select: str = "hierarchical",
     ) -> None:
         if len(components) < 2:
             raise SpecError("mix: needs at least two components (mix:A+B)")
@@ -135,15 +203,13 @@ class MixPredictor(SequencePredictor):
         self.components = components
         self.bayes = method == "bayes"
         self.rate = rate
-        self.select = select == "byte-class"
+        self.select = SELECTS.index(select)
         self.reset(b"")
 
     def reset(self, context: bytes = b"") -> None:
         for c in self.components:
             c.reset(context)
-        k = len(self.components)
-        start = 1.0 / k if self.bayes else 1.0 / k + 0.1
-        self._weights = np.full((4 if self.select else 1, k), start)
+        self._weights = initial_weights(len(self.components), self.select, self.bayes)
         self._previous = context[-1] if context else 0
         self._rows: np.ndarray | None = None  # the components' rows for the next byte, once asked
 
@@ -153,10 +219,11 @@ class MixPredictor(SequencePredictor):
         return self._rows
 
     def distribution(self) -> np.ndarray:
-        out = np.empty((1, 256), dtype=np.float64)
-        rows = self._component_rows()
-        _mix_row(rows, self._weights[self._row_index()], self.bayes, out[0])
-        return out[0]
+        out = np.empty(256, dtype=np.float64)
+        weights = np.empty(len(self.components))
+        _current_weights(self._weights, self.select, self.bayes, self._previous, weights)
+        _mix_row(self._component_rows(), weights, self.bayes, out)
+        return out
 
     def observe(self, symbol: int) -> None:
         if not 0 <= symbol <= 255:
@@ -179,9 +246,6 @@ class MixPredictor(SequencePredictor):
         self._previous = int(data[-1])
         self._rows = None
         return out
-
-    def _row_index(self) -> int:
-        return int(_byte_class(self._previous)) if self.select else 0
 
     def fork(self) -> MixPredictor:
         twin = object.__new__(MixPredictor)

@@ -51,7 +51,33 @@ def test_geometric_update_by_hand() -> None:
     np.testing.assert_allclose(w, np.array([0.5, 1.2]) + 0.05 * gradient, rtol=1e-12)
 
 
-@pytest.mark.parametrize("options", ["", "method=bayes+", "select=byte-class,rate=0.05+"])
+def test_hierarchical_weights_by_hand() -> None:
+    """Geometric: the shared row plus the previous byte's class row predicts; one gradient moves both."""
+    probs = np.stack([rows(3), rows(4)])
+    symbols = np.array([5, 200])
+    weights = mixing.initial_weights(2, 2, False)
+    out = np.empty((2, 256))
+    mixing._mix_block(probs, symbols, weights, False, 0.1, 2, ord("a"), out)
+    shared, letter = np.full(2, 0.6), np.zeros(2)  # the previous byte "a" is a letter (class 1)
+    expected = probs[0, 0] ** 0.6 * probs[0, 1] ** 0.6
+    np.testing.assert_allclose(out[0], expected / expected.sum(), rtol=1e-12)
+    gradient = np.log(probs[0, :, 5]) - (out[0] * np.log(probs[0])).sum(axis=1)
+    shared, letter = shared + 0.1 * gradient, letter + 0.1 * gradient
+    w = shared + np.zeros(2)  # byte 5 is a control byte (class 0): its row is still 0
+    expected = probs[1, 0] ** w[0] * probs[1, 1] ** w[1]
+    np.testing.assert_allclose(out[1], expected / expected.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        weights[0],
+        shared + 0.1 * (np.log(probs[1, :, 200]) - (out[1] * np.log(probs[1])).sum(axis=1)),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(weights[2], letter, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "options",
+    ["", "method=bayes+", "select=byte-class,rate=0.05+", "select=none+", "method=bayes,select=none+"],
+)
 def test_round_trip_and_contract(options: str) -> None:
     spec = f"mix:{options}{PARTS}"
     assert genzip.decompress(genzip.compress(TEXT, spec)) == TEXT
@@ -102,7 +128,7 @@ OPTIONS = st.fixed_dictionaries(
     optional={
         "method": st.sampled_from(["geometric", "bayes"]),
         "rate": st.floats(0, 1).map(lambda r: round(r, 3)),
-        "select": st.sampled_from(["none", "byte-class"]),
+        "select": st.sampled_from(["none", "byte-class", "hierarchical"]),
     },
 )
 

@@ -293,7 +293,7 @@ ENTRIES: dict[str, Entry] = {
                 Param(
                     "rate",
                     float,
-                    0.005,
+                    0.002,
                     "learning rate (geometric) or fixed share (bayes)",
                     minimum=0,
                     maximum=1,
@@ -301,9 +301,10 @@ ENTRIES: dict[str, Entry] = {
                 Param(
                     "select",
                     str,
-                    "byte-class",
-                    "one weight vector, or one per class of the previous byte",
-                    choices=("none", "byte-class"),
+                    "hierarchical",
+                    "weights: one vector, one per class of the previous byte, or a shared vector plus "
+                    "one per class",
+                    choices=("none", "byte-class", "hierarchical"),
                 ),
             ),
             nested=True,
