@@ -24,6 +24,9 @@ _HIST, _SEEN, _POOL_USED, _N_CTX, _FLUSHES, _ORDER, _MAX_CTX, _FREE = 0, 1, 2, 3
 _LAST_HIT = _FREE + 9  # nine free lists (block sizes 1, 2, 4, ..., 256), then this flag
 _SLOT_LIMIT, _POOL_LIMIT = _FREE + 10, _FREE + 11  # sizes the tables may grow to
 _META = _FREE + 12
+#: a slot that only see=mix models have (so see=cell's meta, its memory accounting and hence where it
+#: flushes are unchanged): its presence selects the kernels of `_ppm_mix`, its value is `hash_bits`
+_MIXED = _META
 #: pool entries kept free so one update can never run out: each of the MAX_ORDER + 1
 #: contexts may move into a new block of at most 256 entries
 _RESERVE = (MAX_ORDER + 1) * 256
@@ -128,6 +131,12 @@ def _learn_one(
         _add_symbol(hstart, hnsym, htot, pool, meta, slot, symbol, inherited)
     meta[_HIST] = ((hist << 8) | symbol) & HISTORY_MASK
     meta[_SEEN] += 1
+
+
+@njit(cache=True, inline="always")
+def mixed_see(meta: np.ndarray) -> bool:
+    """Whether this model estimates escapes with `_ppm_mix` (see=mix) rather than one SEE cell."""
+    return len(meta) > _MIXED
 
 
 @njit(cache=True)

@@ -232,6 +232,15 @@ ENTRIES: dict[str, Entry] = {
                     "table bytes; when full, the model restarts (PPMd restart)",
                     minimum=1 << 17,
                 ),
+                Param(
+                    "see",
+                    str,
+                    "mix",
+                    "escape estimation: mix = seven SEE cells combined by a learned logistic mixer, "
+                    "cell = one SEE cell (what containers without this option were written with)",
+                    choices=("mix", "cell"),
+                    legacy="cell",
+                ),
             ),
         ),
         Entry(
