@@ -90,7 +90,7 @@ def ctw_reference(data: bytes, depth: int, alpha: float) -> np.ndarray:
 
 
 class PpmReference:
-    """The same PPM as genzip.context_models.ppm with `see=cell`, written plainly with dicts."""
+    """The same PPM as genzip.context_models.ppm with `see=cell,max_count=4096`, written plainly with dicts."""
 
     def __init__(self, order: int) -> None:
         self.order = order
@@ -193,7 +193,7 @@ def test_ctw_matches_brute_force_definition(data: bytes, depth: int, alpha: floa
 
 def test_ppm_matches_reference_step_by_step() -> None:
     data = TEXT[:1200] + bytes(range(0, 256, 3)) + TEXT[:300]
-    model = genzip.predictor("ppm:order=3,memory=1m,see=cell")
+    model = genzip.predictor("ppm:order=3,memory=1m,see=cell,max_count=4096")
     reference = PpmReference(3)
     for i, byte in enumerate(data):
         if i % 7 == 0 or i > len(data) - 40:
@@ -295,7 +295,7 @@ def test_bad_symbols_and_specs() -> None:
 # either way the model restarts from the last `order` bytes it has seen
 @pytest.mark.parametrize(
     "spec,keep",
-    [("ppm:order=3,memory=512k", 2), ("ppm:order=3,memory=128k,see=cell", 2), ("order:k=2,memory=64k", 2)],
+    [("ppm:order=3,memory=512k", 2), ("ppm:order=3,memory=128k,see=cell,max_count=4096", 2), ("order:k=2,memory=64k", 2)],
 )
 def test_flush_at_memory_limit_equals_a_fresh_model_on_the_last_bytes(spec: str, keep: int) -> None:
     data = TEXT + TORTURE["random"] + RNG.integers(0, 256, 12000, dtype=np.uint8).tobytes()

@@ -49,7 +49,10 @@ from ._ppm_tables import (
     _LAST_HIT,
     _MAX_CTX,
     _META,
+    _MAX_COUNT,
+    _META_EXTENDED,
     _MIXED,
+    MAX_COUNT,
     mixed_see,
     _N_CTX,
     _ORDER,
@@ -287,11 +290,17 @@ class PpmPredictor(NumbaContextModel):
     _LIMIT_EVENTS = _FLUSHES
 
     def __init__(
-        self, options: RuntimeOptions, order: int = 5, memory: int = 256 << 20, see: str = "mix"
+        self,
+        options: RuntimeOptions,
+        order: int = 5,
+        memory: int = 256 << 20,
+        see: str = "mix",
+        max_count: int = 128,
     ) -> None:
         self.order = order
         self.memory = memory
         self.see = see
+        self.max_count = max_count
         super().__init__(options)
 
     def _fresh_state(self) -> State:
@@ -302,9 +311,11 @@ class PpmPredictor(NumbaContextModel):
             reset_table(see, self.order, bits)
         else:
             see = np.zeros(2 * (self.order + 1) * CELLS_PER_ORDER, dtype=np.float64)
-        meta = np.zeros(_MIXED + 1 if mixed else _META, dtype=np.int64)
-        if mixed:
-            meta[_MIXED] = bits
+        original = not mixed and self.max_count == MAX_COUNT  # the model before these options
+        meta = np.zeros(_META if original else _META_EXTENDED, dtype=np.int64)
+        if not original:
+            meta[_MAX_COUNT] = self.max_count
+            meta[_MIXED] = bits if mixed else 0
         fixed_bytes = see.nbytes + meta.nbytes
         # the context slots (key 8 + start 4 + distinct 4 + total 4 bytes) take half of what is left
         counted = self.memory - (fixed_bytes if mixed else 0)

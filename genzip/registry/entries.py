@@ -241,6 +241,15 @@ ENTRIES: dict[str, Entry] = {
                     choices=("mix", "cell"),
                     legacy="cell",
                 ),
+                Param(
+                    "max_count",
+                    int,
+                    128,
+                    "a count above this halves every count of its context (lower adapts faster)",
+                    minimum=2,
+                    maximum=1 << 20,
+                    legacy=1 << 12,
+                ),
             ),
         ),
         Entry(
