@@ -165,11 +165,13 @@ def _ln(x: float) -> float:
 def _stretch(see: np.ndarray, cell: int, prior: float) -> float:
     """ln(e / (1 - e)) of one cell's escape estimate e = escapes / visits, both with the prior added."""
     escapes = see[cell] + SEE_PRIOR * prior
-    return _ln(escapes) - _ln(see[cell + 1] + SEE_PRIOR - escapes)
+    return _ln(escapes / (see[cell + 1] + SEE_PRIOR - escapes))
 
 
 @njit(cache=True, inline="always")
-def mix_escape(see: np.ndarray, cells: tuple[int, int, int, int, int, int, int, int], distinct: int, total: int) -> float:
+def mix_escape(
+    see: np.ndarray, cells: tuple[int, int, int, int, int, int, int, int], distinct: int, total: int
+) -> float:
     """Escape probability: the mixer's squashed weighted sum of the cells' stretches."""
     prior = distinct / (2.0 * total)
     weights = cells[N_INPUTS]

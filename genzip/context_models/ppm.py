@@ -47,13 +47,11 @@ from ._ppm_tables import (
     _FREE,
     _HIST,
     _LAST_HIT,
+    _MAX_COUNT,
     _MAX_CTX,
     _META,
-    _MAX_COUNT,
     _META_EXTENDED,
     _MIXED,
-    MAX_COUNT,
-    mixed_see,
     _N_CTX,
     _ORDER,
     _POOL_LIMIT,
@@ -63,10 +61,12 @@ from ._ppm_tables import (
     _SLOT_LIMIT,
     _START_SLOTS,
     DISCOUNT,
+    MAX_COUNT,
     MAX_ORDER,
     _learn_one,
     _needs_room,
     _rehash,
+    mixed_see,
 )
 
 
@@ -127,7 +127,9 @@ def _walk(
             continue
         first = n_excluded == 0
         if mixed:
-            cells = mix_cells(hkey, hnsym, order, bits, hist, k, distinct, total, first, meta[_LAST_HIT], end - start)
+            cells = mix_cells(
+                hkey, hnsym, order, bits, hist, k, distinct, total, first, meta[_LAST_HIT], end - start
+            )
             e = mix_escape_visit(see, order, bits, cells, distinct, total, visits)
             visits += 1
         else:
@@ -175,11 +177,26 @@ def _dist_into(
         first = n_excluded == 0
         if mixed_see(meta):
             cells = mix_cells(
-                hkey, hnsym, meta[_ORDER], meta[_MIXED], hist, k, distinct, total, first, meta[_LAST_HIT], end - start
+                hkey,
+                hnsym,
+                meta[_ORDER],
+                meta[_MIXED],
+                hist,
+                k,
+                distinct,
+                total,
+                first,
+                meta[_LAST_HIT],
+                end - start,
             )
             e = mix_escape(see, cells, distinct, total)
         else:
-            e = escape(see, see_cell(hkey, hnsym, hist, k, distinct, total, first, meta[_LAST_HIT], end - start), distinct, total)
+            e = escape(
+                see,
+                see_cell(hkey, hnsym, hist, k, distinct, total, first, meta[_LAST_HIT], end - start),
+                distinct,
+                total,
+            )
         share = mass * (1.0 - e) / (total - DISCOUNT * distinct)
         for j in range(start, end):
             s = pool[j] & 255
