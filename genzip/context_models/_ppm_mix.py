@@ -4,8 +4,8 @@ The single-cell SEE of `_ppm_see` learns a context's escape probability in one
 cell. Here seven cells are looked up for every context visited, each keyed by a
 different description of it, and their estimates are combined in the logistic
 (stretch) domain by a small mixer whose weights are learned online, one weight
-set per order (as in PAQ-style mixing; PPMd var. I uses one SEE table, PPMonstr
-several). Each cell is the same record as in `_ppm_see`: escapes and visits,
+set per order (PPMd var. I has one SEE table; PPMZ weights three SEE estimates by
+their confidence; here a PAQ-style mixer learns the weights). Each cell is the same record as in `_ppm_see`: escapes and visits,
 shrunk towards method D's u / 2T by `SEE_PRIOR` pseudo-observations. The cells:
 
 0. the single-cell SEE key (order, distinct bytes, log2 total, first context
@@ -20,7 +20,7 @@ shrunk towards method D's u / 2T by `SEE_PRIOR` pseudo-observations. The cells:
 
 Cells 4 to 6 let the escape rate depend on the text itself (after a space, inside a
 word), which no count statistic shows. Everything is float64 without fastmath
-(log and exp are the only library calls), so encoder and decoder agree bit for bit.
+(frexp and exp are the only library calls per use), so encoder and decoder agree bit for bit.
 """
 
 from __future__ import annotations
@@ -153,8 +153,8 @@ def mix_cells(
 
 @njit(cache=True, inline="always")
 def _ln(x: float) -> float:
-    """ln(x) for x > 0 to about 1e-7, from the exponent and a table of the mantissa (a quarter of
-    libm's time; any deterministic function would do, as the decoder runs the same one)."""
+    """ln(x) for x > 0 to about 1e-7, from the exponent and a table of the mantissa, with no libm
+    call per use (any deterministic function would do, as the decoder runs the same one)."""
     m, exponent = math.frexp(x)
     pos = (m - 0.5) * (2.0 * _LOG_STEPS)
     j = min(int(pos), _LOG_STEPS - 1)

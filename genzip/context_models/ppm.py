@@ -5,7 +5,9 @@ tried from the longest. In a context whose non-excluded bytes (those not
 already offered by a longer context) have counts c_s summing to T over u
 distinct bytes, the escape probability e starts from Howard's method D,
 u / 2T, and is refined by secondary escape estimation (SEE, as in PPMZ /
-PPMd; the cells are described in `_ppm_see`). The remaining 1 - e is shared in
+PPMd): with ``see=mix`` (default) seven SEE cells combined by a learned
+logistic mixer (`_ppm_mix`), with ``see=cell`` the one cell of `_ppm_see`
+(the model before the option existed). The remaining 1 - e is shared in
 proportion to c_s - `DISCOUNT`. What escapes from order 0 is spread
 uniformly over the bytes never offered (order -1), so every byte has
 probability > 0 and the 256 entries form a full distribution.
@@ -14,7 +16,8 @@ After a byte is seen, its count is raised in the context that predicted it
 and it is added to every longer context (update exclusion) with an inherited
 starting count 1 + `INHERIT` * (its share of the predicting context), as in
 PPMd's information inheritance; counts are halved when one exceeds
-`MAX_COUNT`, which keeps the model adaptive. Everything is integer counts
+``max_count`` (default 128; the original model used `MAX_COUNT` = 4096), which
+keeps the model adaptive. Everything is integer counts
 plus plain float64 arithmetic, so it is bit-reproducible on any IEEE machine.
 
 Data structures (numba-friendly, exact keys, no hash collisions): an
