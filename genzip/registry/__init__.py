@@ -142,7 +142,10 @@ def stored_spec(spec: str) -> str:
 
     A model coded with the behaviour it had before it gained an option is thus recorded exactly as
     it was then, so this genzip rewrites old containers bit for bit and older ones still read it.
+    A spec the registry does not know (a predictor built by hand) is recorded as it is.
     """
+    if spec.partition(":")[0].strip().lower() not in ENTRIES:
+        return spec
     return canonical_spec(*parse_spec(spec), stored=True)
 
 
