@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/context_models.py --warm            # 200 KB of Moby-Dick and of the Jargon File
     .venv/bin/python benchmarks/context_models.py --warm --lm       # also mix:cm+bytelm on 64 KB of each
     .venv/bin/python benchmarks/context_models.py --warm --smollm2 4096   # also mix:cm+smollm2:view=bytes
+    .venv/bin/python benchmarks/context_models.py --warm --models "ppm;ppm:see=cell,max_count=4096" \
+        --texts moby-dick,jargon,moby-dick@400000,jargon@200000    # some models, more slices
 
 The byte view of SmolLM2 scores about 20 bytes/s on one CPU core, so `--smollm2 65536` (the issue's
 64 KB) takes about two hours there (the model, alone and in the mixture); size it to your machine.
@@ -101,11 +103,15 @@ def baselines(data: bytes) -> dict[str, float]:
 
 
 def run_text(name: str, n: int, dist_bytes: int, models: list[str]) -> tuple[dict[str, Result], float]:
-    """Every model on `n` bytes of the text `name`, then the baselines; returns the results and PPMd's bits/byte."""
+    """Every model on `n` bytes of the text `name` (`name@offset`: from that offset), then the
+    baselines; returns the results and PPMd's bits/byte."""
     from genzip.corpus import text
 
-    data = text(n, 0, name=name)
-    print(f"== {len(data)} bytes of {name} " + ("(tuned on)" if name == "moby-dick" else "(not tuned on)"))
+    name, _, offset = name.partition("@")
+    data = text(n, int(offset or 0), name=name)
+    where = f" from offset {offset}" if offset else ""
+    tuned = "(tuned on)" if name == "moby-dick" else "(not tuned on)"
+    print(f"== {len(data)} bytes of {name}{where} {tuned}")
     results: dict[str, Result] = {}
     for spec in models:
         r = measure(spec, data, dist_bytes)
@@ -139,6 +145,15 @@ def main() -> None:
         metavar="BYTES",
         help="also mix:cm+smollm2:view=bytes on BYTES bytes",
     )
+    parser.add_argument(
+        "--models", type=lambda s: s.split(";"), default=MODELS, help="specs separated by ';' (default: all)"
+    )
+    parser.add_argument(
+        "--texts",
+        type=lambda s: s.split(","),
+        default=list(TEXTS),
+        help="texts, NAME or NAME@OFFSET, separated by ',' (default moby-dick,jargon)",
+    )
     args = parser.parse_args()
     if not args.warm:
         os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="genzip-numba-")
@@ -147,7 +162,9 @@ def main() -> None:
         f"genzip context models; python {sys.version.split()[0]}, {os.cpu_count()} cores, "
         f"load average {load[0]:.1f} (shared machine: compare CPU-time figures)\n"
     )
-    runs = {name: run_text(name, args.bytes, args.dist_bytes, MODELS) for name in TEXTS}
+    runs = {name: run_text(name, args.bytes, args.dist_bytes, args.models) for name in args.texts}
+    if "jargon" not in runs or not set(MODELS) <= set(args.models):
+        return  # the targets need every model on the Jargon File
     lm: dict[str, Result] = {}
     if args.lm:
         print()

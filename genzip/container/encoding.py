@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import InputError
 from ..predictor import SequencePredictor
 from ..progress import progress_bar
+from ..registry import stored_spec
 from .coding import (
     categorical_family,
     encode_group,
@@ -171,7 +172,7 @@ def encode_stream(
         pieces = ((predictor.tokenize(data), starts) for data, starts in _byte_pieces(hashed, chunk_size))
     else:
         pieces = _token_pieces(predictor, _chunks(hashed, chunk_size))
-    writer.header(StreamHeader(predictor.spec, predictor.fingerprint(), chunk_size, batch))
+    writer.header(StreamHeader(stored_spec(predictor.spec), predictor.fingerprint(), chunk_size, batch))
     with progress_bar(total, f"compress {predictor.spec}", progress) as advance:
         if batch is None:
             packer = _FramePacker(writer, predictor, advance)

@@ -12,7 +12,8 @@ from ._hashing import HISTORY_MASK, probe
 from ._hashing import context_key as _key
 
 MAX_ORDER = 7
-#: a count above this halves every count of the context (adaptivity, bounded counts)
+#: a count above this halves every count of the context (adaptivity, bounded counts), unless the
+#: model's `max_count` says otherwise (`_MAX_COUNT`)
 MAX_COUNT = 1 << 12
 #: a byte new to a context starts at 1 + INHERIT * its share in the context that predicted it
 INHERIT = 8
@@ -24,6 +25,11 @@ _HIST, _SEEN, _POOL_USED, _N_CTX, _FLUSHES, _ORDER, _MAX_CTX, _FREE = 0, 1, 2, 3
 _LAST_HIT = _FREE + 9  # nine free lists (block sizes 1, 2, 4, ..., 256), then this flag
 _SLOT_LIMIT, _POOL_LIMIT = _FREE + 10, _FREE + 11  # sizes the tables may grow to
 _META = _FREE + 12
+#: two slots that only models other than the original one (see=cell, max_count=4096) have, so that
+#: its meta, memory accounting and hence flush points stay as they were: the count limit, and
+#: `_ppm_mix.hash_bits` for see=mix (0 for see=cell)
+_MAX_COUNT, _MIXED = _META, _META + 1
+_META_EXTENDED = _META + 2
 #: pool entries kept free so one update can never run out: each of the MAX_ORDER + 1
 #: contexts may move into a new block of at most 256 entries
 _RESERVE = (MAX_ORDER + 1) * 256
@@ -71,10 +77,10 @@ def _add_symbol(
 
 
 @njit(cache=True)
-def _increment(htot: np.ndarray, pool: np.ndarray, start: int, n: int, slot: int, j: int) -> None:
+def _increment(htot: np.ndarray, pool: np.ndarray, start: int, n: int, slot: int, j: int, limit: int) -> None:
     pool[j] += 1 << 8
     htot[slot] += 1
-    if (pool[j] >> 8) > MAX_COUNT:
+    if (pool[j] >> 8) > limit:
         total = 0
         for i in range(start, start + n):
             c = ((pool[i] >> 8) + 1) >> 1
@@ -113,7 +119,7 @@ def _learn_one(
             if (pool[j] & 255) == symbol:
                 found_order = k
                 inherited = 1 + (INHERIT * (pool[j] >> 8)) // htot[slot]
-                _increment(htot, pool, start, n, slot, j)
+                _increment(htot, pool, start, n, slot, j, max_count(meta))
                 break
         if found_order >= 0:
             break
@@ -128,6 +134,18 @@ def _learn_one(
         _add_symbol(hstart, hnsym, htot, pool, meta, slot, symbol, inherited)
     meta[_HIST] = ((hist << 8) | symbol) & HISTORY_MASK
     meta[_SEEN] += 1
+
+
+@njit(cache=True, inline="always")
+def mixed_see(meta: np.ndarray) -> bool:
+    """Whether this model estimates escapes with `_ppm_mix` (see=mix) rather than one SEE cell."""
+    return len(meta) > _MIXED and meta[_MIXED] > 0
+
+
+@njit(cache=True, inline="always")
+def max_count(meta: np.ndarray) -> int:
+    """The count above which a context's counts are halved."""
+    return meta[_MAX_COUNT] if len(meta) > _MAX_COUNT else MAX_COUNT
 
 
 @njit(cache=True)

@@ -5,7 +5,9 @@ tried from the longest. In a context whose non-excluded bytes (those not
 already offered by a longer context) have counts c_s summing to T over u
 distinct bytes, the escape probability e starts from Howard's method D,
 u / 2T, and is refined by secondary escape estimation (SEE, as in PPMZ /
-PPMd; the cells are described in `_ppm_see`). The remaining 1 - e is shared in
+PPMd): with ``see=mix`` (default) seven SEE cells combined by a learned
+logistic mixer (`_ppm_mix`), with ``see=cell`` the one cell of `_ppm_see`
+(the model before the option existed). The remaining 1 - e is shared in
 proportion to c_s - `DISCOUNT`. What escapes from order 0 is spread
 uniformly over the bytes never offered (order -1), so every byte has
 probability > 0 and the 256 entries form a full distribution.
@@ -14,7 +16,8 @@ After a byte is seen, its count is raised in the context that predicted it
 and it is added to every longer context (update exclusion) with an inherited
 starting count 1 + `INHERIT` * (its share of the predicting context), as in
 PPMd's information inheritance; counts are halved when one exceeds
-`MAX_COUNT`, which keeps the model adaptive. Everything is integer counts
+``max_count`` (default 128; the original model used `MAX_COUNT` = 4096), which
+keeps the model adaptive. Everything is integer counts
 plus plain float64 arithmetic, so it is bit-reproducible on any IEEE machine.
 
 Data structures (numba-friendly, exact keys, no hash collisions): an
@@ -40,14 +43,18 @@ from ..predictor import RuntimeOptions
 from ._base import NumbaContextModel, State, table_bits
 from ._hashing import context_key as _key
 from ._hashing import probe
+from ._ppm_mix import hash_bits, mix_cells, mix_escape, mix_escape_visit, mix_learn, reset_table, table_size
 from ._ppm_see import CELLS_PER_ORDER, escape, record, see_cell
 from ._ppm_tables import (
     _FLUSHES,
     _FREE,
     _HIST,
     _LAST_HIT,
+    _MAX_COUNT,
     _MAX_CTX,
     _META,
+    _META_EXTENDED,
+    _MIXED,
     _N_CTX,
     _ORDER,
     _POOL_LIMIT,
@@ -57,10 +64,12 @@ from ._ppm_tables import (
     _SLOT_LIMIT,
     _START_SLOTS,
     DISCOUNT,
+    MAX_COUNT,
     MAX_ORDER,
     _learn_one,
     _needs_room,
     _rehash,
+    mixed_see,
 )
 
 
@@ -110,22 +119,38 @@ def _walk(
     excluded[:] = False
     n_excluded = 0
     mass = 1.0
+    mixed = mixed_see(meta)
+    order = meta[_ORDER]
+    bits = meta[_MIXED] if mixed else 0
+    visits = 0
     for k in range(top, -1, -1):
         start, end = _context_range(hkey, hstart, hnsym, _key(hist, k))
         total, distinct, count = _tally(pool, start, end, excluded, symbol)
         if distinct == 0:
             continue
-        cell = see_cell(hkey, hnsym, hist, k, distinct, total, n_excluded == 0, meta[_LAST_HIT], end - start)
-        e = escape(see, cell, distinct, total)
-        record(see, cell, count == 0)
+        first = n_excluded == 0
+        if mixed:
+            cells = mix_cells(
+                hkey, hnsym, order, bits, hist, k, distinct, total, first, meta[_LAST_HIT], end - start
+            )
+            e = mix_escape_visit(see, order, bits, cells, distinct, total, visits)
+            visits += 1
+        else:
+            cell = see_cell(hkey, hnsym, hist, k, distinct, total, first, meta[_LAST_HIT], end - start)
+            e = escape(see, cell, distinct, total)
+            record(see, cell, count == 0)
         if count > 0:
             meta[_LAST_HIT] = 1 if n_excluded == 0 else 0
+            if mixed:
+                mix_learn(see, order, bits, visits, True)
             return mass * (1.0 - e) / (total - DISCOUNT * distinct) * (count - DISCOUNT)
         for j in range(start, end):
             excluded[pool[j] & 255] = True
         n_excluded += distinct
         mass = mass * e
     meta[_LAST_HIT] = 0
+    if mixed:
+        mix_learn(see, order, bits, visits, False)
     return mass / (256 - n_excluded)
 
 
@@ -152,8 +177,29 @@ def _dist_into(
         total, distinct, _ = _tally(pool, start, end, excluded, -1)
         if distinct == 0:
             continue
-        cell = see_cell(hkey, hnsym, hist, k, distinct, total, n_excluded == 0, meta[_LAST_HIT], end - start)
-        e = escape(see, cell, distinct, total)
+        first = n_excluded == 0
+        if mixed_see(meta):
+            cells = mix_cells(
+                hkey,
+                hnsym,
+                meta[_ORDER],
+                meta[_MIXED],
+                hist,
+                k,
+                distinct,
+                total,
+                first,
+                meta[_LAST_HIT],
+                end - start,
+            )
+            e = mix_escape(see, cells, distinct, total)
+        else:
+            e = escape(
+                see,
+                see_cell(hkey, hnsym, hist, k, distinct, total, first, meta[_LAST_HIT], end - start),
+                distinct,
+                total,
+            )
         share = mass * (1.0 - e) / (total - DISCOUNT * distinct)
         for j in range(start, end):
             s = pool[j] & 255
@@ -191,7 +237,10 @@ def _flush(
     meta[_SEEN] = 0
     meta[_FLUSHES] += 1
     meta[_LAST_HIT] = 0
-    see[:] = 0.0
+    if mixed_see(meta):
+        reset_table(see, meta[_ORDER], meta[_MIXED])
+    else:
+        see[:] = 0.0
     for i in range(keep - 1, -1, -1):
         symbol = (hist >> (8 * i)) & 255
         _walk(hkey, hstart, hnsym, htot, pool, see, meta, symbol, excluded)
@@ -260,20 +309,41 @@ class PpmPredictor(NumbaContextModel):
     _learn = _learn
     _LIMIT_EVENTS = _FLUSHES
 
-    def __init__(self, options: RuntimeOptions, order: int = 5, memory: int = 256 << 20) -> None:
+    def __init__(
+        self,
+        options: RuntimeOptions,
+        order: int = 5,
+        memory: int = 256 << 20,
+        see: str = "mix",
+        max_count: int = 128,
+    ) -> None:
         self.order = order
         self.memory = memory
+        self.see = see
+        self.max_count = max_count
         super().__init__(options)
 
     def _fresh_state(self) -> State:
-        see_cells = (self.order + 1) * CELLS_PER_ORDER  # orders 0..order
-        see_bytes = 2 * see_cells * 8
-        slot_limit = 1 << table_bits(self.memory, 20, 0.5)  # key 8 + start 4 + distinct 4 + total 4 bytes
-        pool_limit = (self.memory - 20 * slot_limit - see_bytes - 8 * _META) // 4
+        mixed = self.see == "mix"
+        if mixed:
+            bits = hash_bits(self.memory)
+            see = np.empty(table_size(self.order, bits), dtype=np.float64)
+            reset_table(see, self.order, bits)
+        else:
+            see = np.zeros(2 * (self.order + 1) * CELLS_PER_ORDER, dtype=np.float64)
+        original = not mixed and self.max_count == MAX_COUNT  # the model before these options
+        meta = np.zeros(_META if original else _META_EXTENDED, dtype=np.int64)
+        if not original:
+            meta[_MAX_COUNT] = self.max_count
+            meta[_MIXED] = bits if mixed else 0
+        fixed_bytes = see.nbytes + meta.nbytes
+        # the context slots (key 8 + start 4 + distinct 4 + total 4 bytes) take half of what is left
+        counted = self.memory - (fixed_bytes if mixed else 0)
+        slot_limit = 1 << table_bits(counted, 20, 0.5) if counted > 0 else 0
+        pool_limit = (self.memory - 20 * slot_limit - fixed_bytes) // 4
         if pool_limit < 2 * _RESERVE:
             raise SpecError(f"ppm: memory={self.memory} is too small for the tables")
         slots = min(slot_limit, _START_SLOTS)
-        meta = np.zeros(_META, dtype=np.int64)
         meta[_ORDER] = self.order
         meta[_MAX_CTX] = int(slots * 0.6)
         meta[_FREE : _FREE + 9] = -1
@@ -283,7 +353,7 @@ class PpmPredictor(NumbaContextModel):
             np.zeros(slots, dtype=np.int64),
             *(np.zeros(slots, dtype=np.int32) for _ in range(3)),
             np.zeros(min(pool_limit, 4 * _START_SLOTS), dtype=np.int32),
-            np.zeros(2 * see_cells, dtype=np.float64),
+            see,
             meta,
         )
 

@@ -117,19 +117,36 @@ def _split_components(entry: Entry, rest: str, stored: bool) -> tuple[str, tuple
     return options, tuple(components)
 
 
-def canonical_spec(entry: Entry, values: dict[str, Any]) -> str:
-    """The spec string with every parameter spelled out, in declaration order."""
+def canonical_spec(entry: Entry, values: dict[str, Any], *, stored: bool = False) -> str:
+    """The spec string with every parameter spelled out, in declaration order.
+
+    `stored=True` leaves out each parameter at its `legacy` value (in components too): what a
+    container header records, read back by `parse_spec(stored=True)` to the same values.
+    """
     parts = []
     for p in entry.params:
         v = values[p.name]
-        if v is None or (entry.nested and p.positional):
+        if v is None or (entry.nested and p.positional) or (stored and v == p.legacy):
             continue
         if isinstance(v, bool):
             v = "true" if v else "false"
         parts.append(f"{p.name}={v}")
     if entry.nested:
-        return entry.name + ":" + "+".join([",".join(parts), *values["components"]])
+        components = [stored_spec(c) if stored else c for c in values["components"]]
+        return entry.name + ":" + "+".join([",".join(parts)] * bool(parts) + components)
     return entry.name + (":" + ",".join(parts) if parts else "")
+
+
+def stored_spec(spec: str) -> str:
+    """A predictor's canonical spec as its container header records it (`canonical_spec(stored=True)`).
+
+    A model coded with the behaviour it had before it gained an option is thus recorded exactly as
+    it was then, so this genzip rewrites old containers bit for bit and older ones still read it.
+    A spec the registry does not know (a predictor built by hand) is recorded as it is.
+    """
+    if spec.partition(":")[0].strip().lower() not in ENTRIES:
+        return spec
+    return canonical_spec(*parse_spec(spec), stored=True)
 
 
 def build(spec: str, options: RuntimeOptions | None = None, *, stored: bool = False) -> SequencePredictor:

@@ -232,6 +232,24 @@ ENTRIES: dict[str, Entry] = {
                     "table bytes; when full, the model restarts (PPMd restart)",
                     minimum=1 << 17,
                 ),
+                Param(
+                    "see",
+                    str,
+                    "mix",
+                    "escape estimation: mix = seven SEE cells combined by a learned logistic mixer, "
+                    "cell = one SEE cell (what containers without this option were written with)",
+                    choices=("mix", "cell"),
+                    legacy="cell",
+                ),
+                Param(
+                    "max_count",
+                    int,
+                    128,
+                    "a count above this halves every count of its context (lower adapts faster)",
+                    minimum=2,
+                    maximum=1 << 20,
+                    legacy=1 << 12,
+                ),
             ),
         ),
         Entry(
