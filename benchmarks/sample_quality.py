@@ -62,6 +62,7 @@ ROWS = (
     Row("smc", "gzip", {"settings": SequenceSettings(resample_every=4)}),
     Row("no-rules", "gzip", {"no_repeat_ngram_size": 0, "settings": SequenceSettings(own_ngram_size=0)}),
     Row("proposal-only", "gzip", {"settings": SequenceSettings(particles=1)}),
+    Row("no-compressor", "gzip", {"settings": SequenceSettings(compressor_weight=0.0)}),
     Row("zstd", "zstd"),
     Row("ppm", "ppm"),
     Row("ctw", "ctw"),

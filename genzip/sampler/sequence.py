@@ -60,9 +60,9 @@ class SequenceSettings:
     )
     proposal_order: int = 8
     proposal_temperature: float = 1.0
-    #: gamma: the target is (p(s) * q(s)^gamma)^(1/T); 0 = the compressor's own joint distribution, 1 = its
-    #: product with the proposal model (the measured best: the order-k model judges how pieces join)
-    proposal_weight: float = 1.0
+    #: gamma: the target is (p(s)^beta * q(s)^gamma)^(1/T); 0 = the compressor's own joint distribution, 3 = its
+    #: product with the proposal model cubed (the measured best: the order-k model judges how pieces join)
+    proposal_weight: float = 3.0
     #: beta: the exponent of the compressor's p(s) in the target; 0 = the proposal model alone (an ablation
     #: with the same particles, blocks and rules, and no code length measured)
     compressor_weight: float = 1.0
