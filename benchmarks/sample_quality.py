@@ -62,6 +62,7 @@ ROWS = (
     Row("smc", "gzip", {"settings": SequenceSettings(resample_every=4)}),
     Row("no-rules", "gzip", {"no_repeat_ngram_size": 0, "settings": SequenceSettings(own_ngram_size=0)}),
     Row("proposal-only", "gzip", {"settings": SequenceSettings(particles=1)}),
+    Row("no-compressor", "gzip", {"settings": SequenceSettings(compressor_weight=0.0)}),
     Row("zstd", "zstd"),
     Row("ppm", "ppm"),
     Row("ctw", "ctw"),
@@ -221,7 +222,8 @@ def main(argv: list[str] | None = None) -> None:
             variant["settings"] = SequenceSettings(**variant["settings"])
         rows[label] = Row(label, spec, variant)
         args.rows += f",{label}"
-    unknown = [label for label in args.rows.split(",") if label not in rows]
+    labels = list(dict.fromkeys(label for label in args.rows.split(",") if label))  # each row once, in order
+    unknown = [label for label in labels if label not in rows]
     if unknown:
         parser.error(f"unknown rows {unknown}; known: {', '.join(rows)}")
     judge = Judge()
@@ -233,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     for text in args.texts.split(","):
         case_list = cases(text, args.prompts, args.slice, args.prompt_bytes, args.bytes)
         results = {}
-        for label in args.rows.split(","):
+        for label in labels:
             row = rows[label]
             seeds = min(args.seeds, args.slow_seeds) if row.slow else args.seeds
             results[label] = run_row(row, case_list, seeds, args.bytes, judge)

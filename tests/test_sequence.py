@@ -61,6 +61,20 @@ def test_temperature_applies_to_the_sequence() -> None:
     assert set(_frequencies(greedy, 20)) == {b"ab"}
 
 
+def test_compressor_weight_scales_the_code_lengths_and_zero_never_asks_the_compressor() -> None:
+    lengths = TableLengths({b"ab": 1.0, b"ba": 2.0, b"aa": 2.0})
+    squared = SequenceSettings(particles=200, horizon=2, commit=2, proposal_weight=0.0, compressor_weight=2.0)
+    # beta 2 at T 1 is the joint at T 0.5 (weights 4:1:1), draw for draw
+    by_weight = _frequencies(SequenceSampler(lengths, 2048, Controls(), squared), DRAWS)
+    by_temperature = _frequencies(SequenceSampler(lengths, 2048, Controls(temperature=0.5), JOINT), DRAWS)
+    assert by_weight == by_temperature
+    assert by_weight[b"ab"] / DRAWS == pytest.approx(4 / 6, abs=0.09)
+    silent = TableLengths({b"ab": 1.0})
+    alone = SequenceSettings(particles=8, horizon=2, commit=2, compressor_weight=0.0)
+    _frequencies(SequenceSampler(silent, 2048, Controls(), alone), 5)
+    assert silent.calls == 0
+
+
 def test_smc_resampling_keeps_the_target() -> None:
     lengths = TableLengths({b"a": 0.0, b"b": 0.0, b"ab": 1.0, b"ba": 2.0, b"aa": 2.0})
     settings = SequenceSettings(particles=200, horizon=2, commit=2, resample_every=1, proposal_weight=0.0)
@@ -120,6 +134,12 @@ def test_methods_and_errors() -> None:
             sample(zlib, PROMPT, 5, method="beam")
     with genzip.predictor("order", jobs=1) as order, pytest.raises(InputError, match="compressor"):
         sample(order, PROMPT, 5, method="sequence")
-    for bad in ({"particles": 0}, {"horizon": 0}, {"commit": 9, "horizon": 8}, {"proposal_weight": -1.0}):
+    for bad in (
+        {"particles": 0},
+        {"horizon": 0},
+        {"commit": 9, "horizon": 8},
+        {"proposal_weight": -1.0},
+        {"compressor_weight": -0.5},
+    ):
         with pytest.raises(InputError):
             SequenceSettings(**bad)

@@ -3,11 +3,12 @@
 A compressor's own distribution over the next K bytes is p(s | x) ∝ 2^-(l(x.s) - l(x)),
 with l its code length. It is sampled in blocks: particles are extended byte
 by byte from a cheap proposal q (an interpolated order-k model of the history,
-`proposal`), and weighted by the measured code lengths,
+`proposal`), and weighted by the measured code lengths towards the target
 
-    w(s) = 2^-(l(x.s) - l(x)) / T  /  q(s),
+    pi(s) ∝ (p(s)^beta * q(s)^gamma)^(1/T),   w(s) = pi(s) / q(s),
 
-with the temperature T applied to the whole sequence. Every `resample_every`
+with the temperature T applied to the whole sequence (beta = `compressor_weight`,
+gamma = `proposal_weight`; beta 1, gamma 0 is the compressor's own joint). Every `resample_every`
 bytes the lengths of all particles are measured (one batched `code_lengths`
 call) and, when the effective sample size falls below half, the particles are
 resampled (systematic resampling); `resample_every=None` weights only at the
@@ -59,9 +60,12 @@ class SequenceSettings:
     )
     proposal_order: int = 8
     proposal_temperature: float = 1.0
-    #: gamma: the target is (p(s) * q(s)^gamma)^(1/T); 0 = the compressor's own joint distribution, 1 = its
-    #: product with the proposal model (the measured best: the order-k model judges how pieces join)
-    proposal_weight: float = 1.0
+    #: gamma: the target is (p(s)^beta * q(s)^gamma)^(1/T); 0 = the compressor's own joint distribution, 3 = its
+    #: product with the proposal model cubed (the measured best: the order-k model judges how pieces join)
+    proposal_weight: float = 3.0
+    #: beta: the exponent of the compressor's p(s) in the target; 0 = the proposal model alone (an ablation
+    #: with the same particles, blocks and rules, and no code length measured)
+    compressor_weight: float = 1.0
     #: no n-gram of this many bytes repeats inside the sample itself (0 = off); the prompt is not counted
     own_ngram_size: int = 10
 
@@ -78,6 +82,8 @@ class SequenceSettings:
             raise InputError(f"proposal order must be in 0..16, got {self.proposal_order}")
         if not self.proposal_weight >= 0:
             raise InputError(f"proposal weight must be >= 0, got {self.proposal_weight}")
+        if not self.compressor_weight >= 0:
+            raise InputError(f"compressor weight must be >= 0, got {self.compressor_weight}")
         if self.own_ngram_size < 0:
             raise InputError(f"own n-gram size must be >= 0, got {self.own_ngram_size}")
         if not self.proposal_temperature > 0:
@@ -105,7 +111,8 @@ class _Block:
         self.own_start = own_start
         window = sampler.window
         self.context = history[-window:].tobytes() if window else b""
-        self.base_length = float(sampler.measure(self.context, [b""])[0])
+        self.weighs = sampler.settings.compressor_weight > 0  # beta 0: the compressor is never asked
+        self.base_length = float(sampler.measure(self.context, [b""])[0]) if self.weighs else 0.0
         m = sampler.settings.particles
         self.bytes = np.zeros((m, 0), dtype=np.uint8)
         self.log_weights = np.zeros(m)
@@ -134,10 +141,13 @@ class _Block:
         self.bytes = np.concatenate([self.bytes, picks.astype(np.uint8)[:, None]], axis=1)
 
     def reweight(self) -> None:
-        """Measure every particle's code length and add the change to its log-weight (at temperature T)."""
+        """Measure every particle's code length and add beta x the change to its log-weight (at temperature T)."""
         s = self.sampler
+        if not self.weighs:
+            return
         lengths = s.measure(self.context, [row.tobytes() for row in self.bytes]).astype(np.float64)
-        self.log_weights -= (lengths - self.lengths) * math.log(2) / s.temperature
+        beta = s.settings.compressor_weight
+        self.log_weights -= beta * (lengths - self.lengths) * math.log(2) / s.temperature
         self.lengths = lengths
 
     def resample_if_degenerate(self, rng: np.random.Generator) -> None:
