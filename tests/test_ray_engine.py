@@ -10,6 +10,7 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ from ray.cluster_utils import Cluster
 
 TEXT = genzip.corpus.text(6144, offset=40000)
 SPECS = ["ppm:order=3", "gzip"]  # a context model (code lengths) and a compressor (its own size)
-LOCAL_ONLY = {"native_only": True, "jobs": 1}
+LOCAL_ONLY: dict[str, Any] = {"native_only": True, "jobs": 1}
 TIMEOUT = 120  # seconds: an actor Ray cannot place fails the test instead of hanging it
 
 
