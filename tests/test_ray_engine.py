@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import genzip
+import genzip.corpus
 from genzip.errors import InputError
 from genzip.evaluation import compare, to_json
 from genzip.evaluation.engines.ray import RayEngine, connect
@@ -50,6 +50,7 @@ def cluster() -> Iterator[TwoNodes]:
         nodes.wait_for_nodes()
         assert nodes.address.startswith("127.0.0.1:")
         connect(nodes.address, None)
+        assert nodes.head_node is not None
         yield TwoNodes(nodes.address, nodes.head_node.node_id, worker.node_id)
     finally:
         ray.shutdown()
