@@ -89,11 +89,12 @@ class Job:
 
 @dataclass(frozen=True)
 class Done:
-    """A finished task: its score and the seconds the scoring itself took."""
+    """A finished task: its score, the seconds the scoring itself took and the CPU seconds of its process."""
 
     task: Task
     score: ChunkScore
     seconds: float
+    cpu_seconds: float = 0.0
 
 
 class SlowestFirst:

@@ -28,7 +28,7 @@ IN_FLIGHT = 2
 _WORKER_PREDICTORS: dict[str, SequencePredictor] = {}
 
 
-def _score_in_worker(spec: str, chunk: bytes, native_only: bool) -> tuple[ChunkScore, float]:
+def _score_in_worker(spec: str, chunk: bytes, native_only: bool) -> tuple[ChunkScore, float, float]:
     """Pool task: one chunk with a single-threaded predictor built once per worker process."""
     if spec not in _WORKER_PREDICTORS:
         _WORKER_PREDICTORS[spec] = build(spec, RuntimeOptions(jobs=1))
@@ -86,7 +86,7 @@ class LocalEngine(Engine):
         executor = self.pool.executor(
             len(queue)
         )  # one call per chunk (no leak budget: predictors own theirs)
-        futures: dict[Future[tuple[ChunkScore, float]], Task] = {}
+        futures: dict[Future[tuple[ChunkScore, float, float]], Task] = {}
 
         def submit() -> None:
             spec, task = queue.pop()

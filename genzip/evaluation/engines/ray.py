@@ -63,7 +63,7 @@ class ScoringActor:
     def describe(self, spec: str) -> PredictorInfo:
         return describe_predictor(self.predictor(spec), parse_spec(spec)[0].kind)
 
-    def score(self, spec: str, chunk: bytes) -> tuple[ChunkScore, float]:
+    def score(self, spec: str, chunk: bytes) -> tuple[ChunkScore, float, float]:
         return timed_score(self.predictor(spec), chunk, self.native_only)
 
     def pid(self) -> int:
@@ -117,11 +117,11 @@ class ActorPool:
             [ref], _ = ray.wait(list(in_flight), num_returns=1)
             task, actor = in_flight.pop(ref)
             try:
-                score, seconds = ray.get(ref)
+                result = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:
                 cause = exc.cause
                 raise (cause if isinstance(cause, GenzipError) else exc) from None
-            done = Done(task, score, seconds)
+            done = Done(task, *result)
             queue.finished(done)
             on_done(done)
             self._submit(queue, actor, in_flight)
