@@ -8,6 +8,7 @@ Prints, in one run and on the same chunks:
    from the measured CPU seconds per chunk: hours = 488,281 x s / N (+ the overhead per chunk / N).
 
     PYTHONPATH=. python benchmarks/scale.py --chunks 32 --gzip-chunks 1
+    PYTHONPATH=. python benchmarks/scale.py --cost-of photo.jpg   # what compare -c gzip -c lzma -c ppm costs
 
 On a shared machine the absolute figures move with the load; the ratios in one run are the claim.
 """
@@ -17,6 +18,9 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
+
+import numpy as np
 
 import genzip.corpus
 from genzip.evaluation.engines import make_engine
@@ -100,6 +104,39 @@ def cost_model(per_chunk: dict[str, float], overheads: dict[str, float]) -> None
         print(f"{spec:<10} {seconds:9.3f} " + " ".join(f"{h:9.1f}" for h in hours))
 
 
+def adapter_cost(path: str, specs: list[str], sample_chunks: int, stride: int) -> None:
+    """CPU seconds that `genzip compare PATH -c SPEC ... --sample-chunks N` needs, from every `stride`-th
+    position of the drawn chunks (each position's code lengths cost the same wherever they are computed;
+    the calibration on top is negligible): the floor of its wall time is that over the cores."""
+    from genzip.data import load
+    from genzip.evaluation.plan import select_pieces
+    from genzip.registry import build
+
+    pieces = select_pieces([load(Path(path))], 2048, sample_chunks=sample_chunks).pieces
+    print(
+        f"## CPU cost of compare {Path(path).name} --sample-chunks {sample_chunks}, every {stride}th position"
+    )
+    total = 0.0
+    for spec in specs:
+        with build(spec, RuntimeOptions(jobs=1)) as predictor:
+            began = time.process_time()
+            if hasattr(predictor, "evidence"):
+                for piece in pieces:
+                    for end in range(0, len(piece.data), stride):
+                        predictor.evidence(piece.data[:end])
+                seconds = (time.process_time() - began) * stride
+            else:  # not a code-length adapter: score the chunks whole
+                for piece in pieces:
+                    predictor.reset()
+                    predictor.distributions(np.frombuffer(piece.data, dtype=np.uint8))
+                seconds = time.process_time() - began
+        total += seconds
+        print(f"{spec:<8} {seconds / len(pieces):8.1f} CPU s/chunk  {seconds:8.1f} CPU s in all", flush=True)
+    print(
+        f"all      {total:8.1f} CPU s: at least {total / 2:.0f} s on 2 idle cores (load {os.getloadavg()[0]:.1f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=32, help="ppm chunks per worker")
@@ -108,7 +145,13 @@ def main() -> None:
     )
     parser.add_argument("--overhead-chunks", type=int, default=400)
     parser.add_argument("--engines", default="local,ray")
+    parser.add_argument("--cost-of", help="only the CPU cost of compare -c gzip -c lzma -c ppm on this file")
+    parser.add_argument("--sample-chunks", type=int, default=8, help="--cost-of: chunks drawn")
+    parser.add_argument("--stride", type=int, default=32, help="--cost-of: every Nth position timed")
     args = parser.parse_args()
+    if args.cost_of:
+        adapter_cost(args.cost_of, ["gzip", "lzma", "ppm"], args.sample_chunks, args.stride)
+        return
     engines = args.engines.split(",")
     load = os.getloadavg()
     print(
