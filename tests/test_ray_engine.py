@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,3 +137,16 @@ def test_cuda_on_a_cluster_without_gpus_is_a_clear_error(
         pytest.raises(InputError, match="has no GPU"),
     ):
         on_cuda.pool(Kind.LANGUAGE_MODEL)
+
+
+def test_a_local_cluster_runs_its_actors_at_the_callers_priority() -> None:
+    """Ray's default runs workers at nice 15; on a shared machine that starves the actors (CPU share 0.06
+    where the local pool's workers got 0.18), so a cluster genzip starts itself sets it to the caller's."""
+    script = (
+        "import os; from genzip.evaluation.engines.ray import RayEngine; from genzip.predictor import "
+        "RuntimeOptions; from genzip.registry import Kind; import ray\n"
+        "with RayEngine(RuntimeOptions(jobs=1), native_only=True) as e:\n"
+        "    print(ray.get(e.pool(Kind.COMPRESSOR).actors[0].niceness.remote()) - os.nice(0))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.stdout.strip().splitlines()[-1] == "0", out.stderr[-2000:]

@@ -69,6 +69,9 @@ class ScoringActor:
     def pid(self) -> int:
         return os.getpid()
 
+    def niceness(self) -> int:
+        return os.nice(0)
+
     def placement(self) -> tuple[str, dict[str, float]]:
         """The node this actor runs on and the resources Ray gave it (tests check GPU actors with this)."""
         context = _ray().get_runtime_context()
@@ -78,6 +81,12 @@ class ScoringActor:
 #: Ray 2.60 replaces 127.0.0.1 with the machine's routable address unless multi-node clusters are off;
 #: a local cluster turns them off so that nothing binds anything but the loopback interface
 _LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+#: Ray starts its worker processes at nice 15, so on a machine shared with other work its actors got a third
+#: of the CPU the local pool's workers got (benchmarks/scale.py: CPU share 0.06 against 0.18); a local
+#: cluster runs them at the caller's priority (a joined cluster keeps its own: RAY_worker_niceness=0 ray start)
+LOCAL_SYSTEM_CONFIG = {"worker_niceness": 0}
 
 
 def connect(address: str | None, workers: int | None) -> None:
@@ -95,7 +104,7 @@ def connect(address: str | None, workers: int | None) -> None:
                 workers or 0, os.cpu_count() or 1
             )  # later runs of this process may ask for more actors
             ray.init(address="local", num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     log_to_driver=False)  # fmt: skip
+                     log_to_driver=False, _system_config=LOCAL_SYSTEM_CONFIG)  # fmt: skip
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise InputError(f"cannot start or join a Ray cluster ({address or 'local'}): {exc}") from None
 
