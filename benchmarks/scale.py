@@ -145,6 +145,7 @@ def main() -> None:
     )
     parser.add_argument("--overhead-chunks", type=int, default=400)
     parser.add_argument("--engines", default="local,ray")
+    parser.add_argument("--specs", default="ppm,gzip", help="predictors whose throughput is measured")
     parser.add_argument("--cost-of", help="only the CPU cost of compare -c gzip -c lzma -c ppm on this file")
     parser.add_argument("--sample-chunks", type=int, default=8, help="--cost-of: chunks drawn")
     parser.add_argument("--stride", type=int, default=32, help="--cost-of: every Nth position timed")
@@ -157,7 +158,8 @@ def main() -> None:
     print(
         f"{os.cpu_count()} cores, load average {load[0]:.1f} at start (shared machine: ratios, not absolutes)"
     )
-    per_chunk = throughput(["ppm", "gzip"], {"ppm": args.chunks, "gzip": args.gzip_chunks}, engines)
+    counts = {"ppm": args.chunks, "gzip": args.gzip_chunks}
+    per_chunk = throughput(args.specs.split(","), counts, engines)
     overheads = overhead(engines, args.overhead_chunks)
     cost_model(per_chunk, overheads)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
