@@ -83,9 +83,8 @@ class LocalEngine(Engine):
         queue = SlowestFirst(jobs)
         if not queue:
             return
-        executor = self.pool.executor(
-            len(queue)
-        )  # one call per chunk (no leak budget: predictors own theirs)
+        # one call per chunk (no leak budget: predictors own theirs)
+        executor = self.pool.executor(len(queue))
         futures: dict[Future[tuple[ChunkScore, float, float]], Task] = {}
 
         def submit() -> None:

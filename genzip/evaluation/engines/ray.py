@@ -70,6 +70,7 @@ class ScoringActor:
         return os.getpid()
 
     def niceness(self) -> int:
+        """This actor process's nice value (a local cluster runs actors at the caller's)."""
         return os.nice(0)
 
     def placement(self) -> tuple[str, dict[str, float]]:
