@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 import genzip
 from genzip import registry
 from genzip.evaluation import Estimate, compare, to_markdown
-from genzip.evaluation.plan import select_pieces
+from genzip.evaluation.plan import Done, Job, SlowestFirst, Task, select_pieces
 from genzip.evaluation.protocol import mask_non_ascii, right_shift
+from genzip.evaluation.results import ChunkScore
 from genzip.evaluation.summary import ratio_standard_error
 from genzip.registry import Kind
 
@@ -56,6 +57,21 @@ def test_select_pieces_draws_distinct_chunks_reproducibly() -> None:
     )
     assert indices != [p.index for p in other.pieces]
     assert first.population == 40 and first.sampled
+
+
+def test_slowest_first_starts_every_job_then_the_slowest_measured_job() -> None:
+    def job(slot: int, pieces: range) -> Job:
+        return Job(slot, f"spec{slot}", Kind.COMPRESSOR, [Task(slot, i, b"", f"{slot}.{i}") for i in pieces])
+
+    # as a phase hands them over: every job's first chunk, then every job's rest
+    queue = SlowestFirst([job(0, range(1)), job(1, range(1)), job(2, range(1)),
+                          job(0, range(1, 4)), job(1, range(1, 4)), job(2, range(1, 4))])  # fmt: skip
+    started = [queue.pop()[1] for _ in range(4)]
+    assert [t.key for t in started] == ["0.0", "1.0", "2.0", "0.1"]  # firsts, then unmeasured = slowest
+    for task, seconds in zip(started[:3], [1.0, 9.0, 0.1], strict=True):
+        queue.finished(Done(task, ChunkScore(0, None, None, 0), seconds))
+    order = [queue.pop()[1].key for _ in range(len(queue))]
+    assert order == ["1.1", "1.2", "1.3", "0.2", "0.3", "2.1", "2.2", "2.3"] and not queue
 
 
 def test_ratio_standard_error_of_equal_chunks_is_the_mean_standard_error() -> None:

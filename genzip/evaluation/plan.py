@@ -8,6 +8,7 @@ Each predictor gets one `Job`: the `Task`s its cache does not answer yet.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -88,11 +89,54 @@ class Job:
 
 @dataclass(frozen=True)
 class Done:
-    """A finished task: its score and the seconds the scoring itself took."""
+    """A finished task: its score, the seconds the scoring itself took and the CPU seconds of its process."""
 
     task: Task
     score: ChunkScore
     seconds: float
+    cpu_seconds: float = 0.0
+
+
+class SlowestFirst:
+    """A run's tasks handed out slowest job first (longest processing time first), for any engine.
+
+    Every job's first chunk starts first (the estimate needs them), and jobs not
+    measured yet count as the slowest; after that, the job with the most seconds per
+    chunk so far goes first, so the long chunks start first and the short ones fill
+    the end: no worker idles while another finishes a long tail. Tasks of one
+    predictor (slot) keep their order.
+    """
+
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        self.queues: dict[int, deque[tuple[str, Task]]] = {}
+        for job in jobs:
+            self.queues.setdefault(job.slot, deque()).extend((job.spec, task) for task in job.tasks)
+        self.started: set[int] = set()
+        self.finished_count: dict[int, int] = {}
+        self.finished_seconds: dict[int, float] = {}
+
+    def __bool__(self) -> bool:
+        return any(self.queues.values())
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    def pop(self) -> tuple[str, Task]:
+        """The next (spec, task) to start: a job not started yet, else the slowest so far."""
+
+        def priority(slot: int) -> tuple[bool, float]:
+            count = self.finished_count.get(slot, 0)
+            return slot not in self.started, self.finished_seconds[slot] / count if count else float("inf")
+
+        slot = max((s for s, q in self.queues.items() if q), key=priority)  # ties: the first slot
+        self.started.add(slot)
+        return self.queues[slot].popleft()
+
+    def finished(self, done: Done) -> None:
+        """A task finished: its seconds count towards its job's cost."""
+        slot = done.task.slot
+        self.finished_count[slot] = self.finished_count.get(slot, 0) + 1
+        self.finished_seconds[slot] = self.finished_seconds.get(slot, 0.0) + done.seconds
 
 
 class Placement(Enum):

@@ -26,11 +26,14 @@ def score_chunk(predictor: SequencePredictor, chunk: bytes, native_only: bool = 
     )
 
 
-def timed_score(predictor: SequencePredictor, chunk: bytes, native_only: bool) -> tuple[ChunkScore, float]:
-    """`score_chunk` and the seconds it took (what the work estimate is measured from)."""
-    began = time.perf_counter()
+def timed_score(
+    predictor: SequencePredictor, chunk: bytes, native_only: bool
+) -> tuple[ChunkScore, float, float]:
+    """`score_chunk`, the seconds it took (what the work estimate is measured from) and the CPU seconds
+    its process spent on it (less than the seconds when the process waited for a core)."""
+    began, cpu = time.perf_counter(), time.process_time()
     value = score_chunk(predictor, chunk, native_only)
-    return value, time.perf_counter() - began
+    return value, time.perf_counter() - began, time.process_time() - cpu
 
 
 def spread_to_bytes(predictor: SequencePredictor, chunk: bytes, symbol_bits: np.ndarray) -> np.ndarray:

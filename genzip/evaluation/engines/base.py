@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import Self
 
 from ...registry import Kind
 from ..plan import Done, Job
@@ -43,7 +44,7 @@ class Engine(ABC):
     def close(self) -> None:
         """Release every predictor and worker."""
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -15,16 +15,20 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from ...predictor import RuntimeOptions, SequencePredictor
 from ...registry import Kind, build, canonical_spec, parse_spec
 from ...workers import WorkerPool
-from ..plan import Done, Job, Placement, Task, placement
+from ..plan import Done, Job, Placement, SlowestFirst, Task, placement
 from ..results import ChunkScore
 from ..scoring import identity, timed_score
 from ..summary import PredictorInfo
 from .base import Engine
 
+#: chunks queued per worker process: one running and one waiting, so that no worker waits for this
+#: process, while the next choice of `SlowestFirst` stays open until a worker is nearly free
+IN_FLIGHT = 2
+
 _WORKER_PREDICTORS: dict[str, SequencePredictor] = {}
 
 
-def _score_in_worker(spec: str, chunk: bytes, native_only: bool) -> tuple[ChunkScore, float]:
+def _score_in_worker(spec: str, chunk: bytes, native_only: bool) -> tuple[ChunkScore, float, float]:
     """Pool task: one chunk with a single-threaded predictor built once per worker process."""
     if spec not in _WORKER_PREDICTORS:
         _WORKER_PREDICTORS[spec] = build(spec, RuntimeOptions(jobs=1))
@@ -75,20 +79,28 @@ class LocalEngine(Engine):
                     on_done(Done(task, *timed_score(predictor, task.data, self.native_only)))
 
     def _run_pooled(self, jobs: Sequence[Job], on_done: Callable[[Done], None]) -> None:
-        tasks = [(job.spec, task) for job in jobs for task in job.tasks]
-        if not tasks:
+        """Chunks over the pool, slowest job first (`SlowestFirst`), `IN_FLIGHT` per worker at a time."""
+        queue = SlowestFirst(jobs)
+        if not queue:
             return
-        executor = self.pool.executor(
-            len(tasks)
-        )  # one call per chunk (no leak budget: predictors own theirs)
-        futures: dict[Future[tuple[ChunkScore, float]], Task] = {
-            executor.submit(_score_in_worker, spec, task.data, self.native_only): task for spec, task in tasks
-        }
-        remaining = set(futures)
-        while remaining:
-            finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+        # one call per chunk (no leak budget: predictors own theirs)
+        executor = self.pool.executor(len(queue))
+        futures: dict[Future[tuple[ChunkScore, float, float]], Task] = {}
+
+        def submit() -> None:
+            spec, task = queue.pop()
+            futures[executor.submit(_score_in_worker, spec, task.data, self.native_only)] = task
+
+        while queue and len(futures) < IN_FLIGHT * self.workers:
+            submit()
+        while futures:
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
-                on_done(Done(futures[future], *future.result()))
+                done = Done(futures.pop(future), *future.result())
+                queue.finished(done)
+                on_done(done)
+                if queue:
+                    submit()
 
     def release(self, spec: str) -> None:
         self.users[spec] -= 1

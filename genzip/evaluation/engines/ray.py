@@ -3,7 +3,8 @@
 Each actor builds a predictor the first time it is asked for it and keeps it,
 so a model is loaded once per actor. Compressors and context models go to a
 pool of one-CPU actors (single-threaded predictors, as in the local pool);
-language models with ``--device cuda`` go to a pool of one-GPU actors. Every
+language models with ``--device cuda`` go to a pool of one-GPU actors (which
+reserve no CPU, so both pools fit on a cluster at once). Every
 actor has at most `DEPTH` tasks in flight, so a run of any size streams with
 bounded memory. When an actor's process dies, Ray restarts it (the predictor is
 rebuilt) and retries its unfinished tasks; results come back once per task and
@@ -19,14 +20,13 @@ on one machine, ``ray start --address`` on the others) the run joins that cluste
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...errors import GenzipError, InputError
 from ...predictor import RuntimeOptions, SequencePredictor
 from ...registry import Kind, build, parse_spec
-from ..plan import Done, Job, Task
+from ..plan import Done, Job, SlowestFirst, Task
 from ..results import ChunkScore
 from ..scoring import timed_score
 from ..summary import PredictorInfo
@@ -63,16 +63,31 @@ class ScoringActor:
     def describe(self, spec: str) -> PredictorInfo:
         return describe_predictor(self.predictor(spec), parse_spec(spec)[0].kind)
 
-    def score(self, spec: str, chunk: bytes) -> tuple[ChunkScore, float]:
+    def score(self, spec: str, chunk: bytes) -> tuple[ChunkScore, float, float]:
         return timed_score(self.predictor(spec), chunk, self.native_only)
 
     def pid(self) -> int:
         return os.getpid()
 
+    def niceness(self) -> int:
+        """This actor process's nice value (a local cluster runs actors at the caller's)."""
+        return os.nice(0)
+
+    def placement(self) -> tuple[str, dict[str, float]]:
+        """The node this actor runs on and the resources Ray gave it (tests check GPU actors with this)."""
+        context = _ray().get_runtime_context()
+        return context.get_node_id(), context.get_assigned_resources()
+
 
 #: Ray 2.60 replaces 127.0.0.1 with the machine's routable address unless multi-node clusters are off;
 #: a local cluster turns them off so that nothing binds anything but the loopback interface
 _LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+#: Ray starts its worker processes at nice 15, so on a machine shared with other work its actors got a third
+#: of the CPU the local pool's workers got (benchmarks/scale.py: CPU share 0.06 against 0.18); a local
+#: cluster runs them at the caller's priority (a joined cluster keeps its own: RAY_worker_niceness=0 ray start)
+LOCAL_SYSTEM_CONFIG = {"worker_niceness": 0}
 
 
 def connect(address: str | None, workers: int | None) -> None:
@@ -90,20 +105,20 @@ def connect(address: str | None, workers: int | None) -> None:
                 workers or 0, os.cpu_count() or 1
             )  # later runs of this process may ask for more actors
             ray.init(address="local", num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     log_to_driver=False)  # fmt: skip
+                     log_to_driver=False, _system_config=LOCAL_SYSTEM_CONFIG)  # fmt: skip
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise InputError(f"cannot start or join a Ray cluster ({address or 'local'}): {exc}") from None
 
 
 class ActorPool:
-    """Actors of one resource shape, each fed up to `DEPTH` tasks at a time."""
+    """Actors of one resource shape, each fed up to `DEPTH` tasks at a time, slowest job first."""
 
     def __init__(self, actors: list[Any]) -> None:
         self.actors = actors
 
-    def run(self, tasks: Sequence[tuple[str, Task]], on_done: Callable[[Done], None]) -> None:
+    def run(self, jobs: Sequence[Job], on_done: Callable[[Done], None]) -> None:
         ray = _ray()
-        queue = deque(tasks)
+        queue = SlowestFirst(jobs)
         in_flight: dict[Any, tuple[Task, Any]] = {}
         for _ in range(DEPTH):  # breadth first: every actor gets a task before any gets a second
             for actor in self.actors:
@@ -112,17 +127,19 @@ class ActorPool:
             [ref], _ = ray.wait(list(in_flight), num_returns=1)
             task, actor = in_flight.pop(ref)
             try:
-                score, seconds = ray.get(ref)
+                result = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:
                 cause = exc.cause
                 raise (cause if isinstance(cause, GenzipError) else exc) from None
-            on_done(Done(task, score, seconds))
+            done = Done(task, *result)
+            queue.finished(done)
+            on_done(done)
             self._submit(queue, actor, in_flight)
 
     @staticmethod
-    def _submit(queue: deque[tuple[str, Task]], actor: Any, in_flight: dict[Any, tuple[Task, Any]]) -> None:
+    def _submit(queue: SlowestFirst, actor: Any, in_flight: dict[Any, tuple[Task, Any]]) -> None:
         if queue:
-            spec, task = queue.popleft()
+            spec, task = queue.pop()
             in_flight[actor.score.remote(spec, task.data)] = (task, actor)
 
 
@@ -148,7 +165,8 @@ class RayEngine(Engine):
                 count = int(resources.get("GPU", 0))
                 if count == 0:
                     raise InputError("--device cuda with --engine ray: the Ray cluster has no GPU")
-                shape: dict[str, Any] = {"num_cpus": 1, "num_gpus": 1}
+                # no CPU reserved: the CPU actors take every CPU, and a GPU actor mostly waits on its GPU
+                shape: dict[str, Any] = {"num_cpus": 0, "num_gpus": 1}
             else:
                 count = self.options.jobs or max(1, int(resources.get("CPU", 1)))
                 shape = {"num_cpus": 1}
@@ -173,9 +191,9 @@ class RayEngine(Engine):
 
     def run(self, jobs: Sequence[Job], on_done: Callable[[Done], None], run_chunks: int) -> None:
         for gpu in (False, True):
-            tasks = [(job.spec, task) for job in jobs if self._on_gpu(job.kind) == gpu for task in job.tasks]
-            if tasks:
-                self.pools[gpu].run(tasks, on_done)
+            mine = [job for job in jobs if self._on_gpu(job.kind) == gpu and job.tasks]
+            if mine:
+                self.pools[gpu].run(mine, on_done)
 
     def worker_pids(self) -> list[int]:
         """The process ids of the CPU actors (benchmarks and the fault-tolerance test kill one)."""
