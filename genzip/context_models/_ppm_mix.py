@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._hashing import context_key, probe
+from ._ppm_see import context_features
 
 #: weight (in observations) of method D's escape estimate inside each cell
 SEE_PRIOR = 4.0
@@ -115,18 +115,7 @@ def mix_cells(
     """Offsets in the table of the seven cells of an order-k context with `known` bytes, of which
     `distinct` (counting `total`) are not excluded; the last entry is the mixer's weight set."""
     base = _bases(order, bits)
-    d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
-    t = 0
-    while t < 7 and (2 << t) <= total:
-        t += 1
-    if k == 0:
-        wider = 256 - known
-    else:
-        key = context_key(hist, k - 1)
-        slot = probe(hkey, key)
-        wider = (hnsym[slot] if hkey[slot] == key else 0) - known
-    w = 0 if wider == 0 else (1 if wider <= 2 else 2)
-    hi = 1 if (hist & 255) >= 0x40 else 0
+    d, t, w, hi = context_features(hkey, hnsym, hist, k, distinct, total, known)
     f = 1 if first else 0
     keyed = ((((d * 8 + t) * 2 + f) * 2 + last_hit) * 3 + w) * 2 + hi
     m = 0

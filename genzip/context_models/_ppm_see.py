@@ -25,6 +25,27 @@ CELLS_PER_ORDER = 5 * 8 * 2 * 2 * 3 * 2
 
 
 @njit(cache=True, inline="always")
+def context_features(
+    hkey: np.ndarray, hnsym: np.ndarray, hist: int, k: int, distinct: int, total: int, known: int
+) -> tuple[int, int, int, int]:
+    """What the SEE keys say about an order-k context with `known` bytes, `distinct` (counting
+    `total`) not excluded: (distinct class 0..4, log2 total 0..7, the next shorter context's extra
+    bytes 0..2, previous byte >= 0x40)."""
+    d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
+    t = 0
+    while t < 7 and (2 << t) <= total:
+        t += 1
+    if k == 0:
+        wider = 256 - known
+    else:
+        key = context_key(hist, k - 1)
+        slot = probe(hkey, key)
+        wider = (hnsym[slot] if hkey[slot] == key else 0) - known
+    w = 0 if wider == 0 else (1 if wider <= 2 else 2)
+    return d, t, w, 1 if (hist & 255) >= 0x40 else 0
+
+
+@njit(cache=True, inline="always")
 def see_cell(
     hkey: np.ndarray,
     hnsym: np.ndarray,
@@ -38,19 +59,9 @@ def see_cell(
 ) -> int:
     """Index in the SEE table of a context of order k with `known` bytes in all, of which
     `distinct` (counting `total`) are not excluded."""
-    d = distinct - 1 if distinct <= 3 else (3 if distinct <= 7 else 4)
-    t = 0
-    while t < 7 and (2 << t) <= total:
-        t += 1
-    if k == 0:
-        wider = 256 - known
-    else:
-        key = context_key(hist, k - 1)
-        slot = probe(hkey, key)
-        wider = (hnsym[slot] if hkey[slot] == key else 0) - known
-    w = 0 if wider == 0 else (1 if wider <= 2 else 2)
+    d, t, w, hi = context_features(hkey, hnsym, hist, k, distinct, total, known)
     cell = (((((k * 5 + d) * 8 + t) * 2 + (1 if first else 0)) * 2 + last_hit) * 3 + w) * 2
-    return (cell + (1 if (hist & 255) >= 0x40 else 0)) * 2
+    return (cell + hi) * 2
 
 
 @njit(cache=True, inline="always")
