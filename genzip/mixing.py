@@ -84,6 +84,15 @@ def _mix_row(probs: np.ndarray, weights: np.ndarray, bayes: bool, out: np.ndarra
         out[s] /= total2
 
 
+@njit(cache=True, inline="always")
+def _gradient(row: np.ndarray, mixed: np.ndarray, symbol: int) -> float:
+    """d ln p_mix(symbol) / d w for the component whose row is `row` (geometric mixing)."""
+    expected = 0.0
+    for s in range(256):
+        expected += mixed[s] * np.log(max(row[s], PROBABILITY_FLOOR))
+    return np.log(max(row[symbol], PROBABILITY_FLOOR)) - expected
+
+
 @njit(cache=True)
 def _learn_row(
     probs: np.ndarray, mixed: np.ndarray, weights: np.ndarray, bayes: bool, rate: float, symbol: int
@@ -99,11 +108,7 @@ def _learn_row(
             weights[i] = (1.0 - rate) * weights[i] / total + rate / k
         return
     for i in range(k):
-        expected = 0.0
-        for s in range(256):
-            expected += mixed[s] * np.log(max(probs[i, s], PROBABILITY_FLOOR))
-        g = np.log(max(probs[i, symbol], PROBABILITY_FLOOR)) - expected
-        weights[i] = min(max(weights[i] + rate * g, 0.0), _W_MAX)
+        weights[i] = min(max(weights[i] + rate * _gradient(probs[i], mixed, symbol), 0.0), _W_MAX)
 
 
 @njit(cache=True)
@@ -141,10 +146,7 @@ def _learn(
     else:  # one gradient, applied to both parts of the sum (unclamped parts; the sum is clamped)
         own = weights[1 + _byte_class(previous)]
         for i in range(probs.shape[0]):
-            expected = 0.0
-            for s in range(256):
-                expected += mixed[s] * np.log(max(probs[i, s], PROBABILITY_FLOOR))
-            g = rate * (np.log(max(probs[i, symbol], PROBABILITY_FLOOR)) - expected)
+            g = rate * _gradient(probs[i], mixed, symbol)
             weights[0, i] = min(max(weights[0, i] + g, -_W_MAX), _W_MAX)
             own[i] = min(max(own[i] + g, -_W_MAX), _W_MAX)
 
