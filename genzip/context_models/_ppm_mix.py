@@ -5,7 +5,8 @@ cell. Here seven cells are looked up for every context visited, each keyed by a
 different description of it, and their estimates are combined in the logistic
 (stretch) domain by a small mixer whose weights are learned online, one weight
 set per order (PPMd var. I has one SEE table; PPMZ weights three SEE estimates by
-their confidence; here a PAQ-style mixer learns the weights). Each cell is the same record as in `_ppm_see`: escapes and visits,
+their confidence; here a PAQ-style mixer learns the weights). Each cell is the same
+record as in `_ppm_see` (`record`: escapes and visits, halved beyond `SEE_LIMIT`),
 shrunk towards method D's u / 2T by `SEE_PRIOR` pseudo-observations. The cells:
 
 0. the single-cell SEE key (order, distinct bytes, log2 total, first context
@@ -30,12 +31,10 @@ import math
 import numpy as np
 from numba import njit
 
-from ._ppm_see import context_features
+from ._ppm_see import context_features, record
 
 #: weight (in observations) of method D's escape estimate inside each cell
 SEE_PRIOR = 4.0
-#: cells halve their record beyond this many observations
-SEE_LIMIT = 1024.0
 #: the mixer's learning rate
 MIX_RATE = 0.002
 #: inputs of the mixer (cells per context visit)
@@ -210,11 +209,5 @@ def mix_learn(see: np.ndarray, order: int, bits: int, visits: int, found: bool) 
         step = MIX_RATE * ((1.0 if escaped else 0.0) - see[note + N_INPUTS])
         for i in range(N_INPUTS):
             see[weights + i] += step * see[note + i]
-            cell = int(see[note + N_INPUTS + 1 + i])
-            see[cell + 1] += 1.0
-            if escaped:
-                see[cell] += 1.0
-            if see[cell + 1] > SEE_LIMIT:
-                see[cell] *= 0.5
-                see[cell + 1] *= 0.5
+            record(see, int(see[note + N_INPUTS + 1 + i]), escaped)
         see[weights + N_INPUTS] += step
