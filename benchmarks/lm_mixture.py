@@ -6,7 +6,7 @@ The byte view of SmolLM2 runs at about 20-30 bytes/s on this machine's CPUs, so
 each component's next-byte distributions are computed once (`distributions()`
 of the real predictor over the whole stream, 256 float64 per byte; `--cache`
 keeps them between runs) and every mixture is then computed from them by
-`genzip.mixing`'s own kernel, the one `MixPredictor.distributions` runs. That
+`genzip.mixing.mix_rows`, the kernel `MixPredictor.distributions` runs. That
 this is exactly the mixture's coding distribution is checked on a prefix
 against the real `mix:` predictor (bit for bit) before the table is printed.
 The Jargon File was not used to tune the mixer (docs/context_models.md).
@@ -22,7 +22,7 @@ import numpy as np
 
 import genzip
 import genzip.corpus
-from genzip import mixing
+from genzip.mixing import mix_rows
 
 PARTS = ("cm", "smollm2:view=bytes")
 #: (method, select, rate): the default first, then the alternatives documented in docs/context_models.md
@@ -48,15 +48,6 @@ def component_rows(spec: str, symbols: np.ndarray, cache: Path | None, stem: str
     return rows
 
 
-def mixed(rows: np.ndarray, symbols: np.ndarray, method: str, select: str, rate: float) -> np.ndarray:
-    """The mixture's rows, by the kernel `MixPredictor` runs, from its components' rows (n, k, 256)."""
-    bayes, which = method == "bayes", mixing.SELECTS.index(select)
-    out = np.empty((len(symbols), 256))
-    weights = mixing.initial_weights(rows.shape[1], which, bayes)
-    mixing._mix_block(rows, symbols, weights, bayes, rate, which, 0, out)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bytes", type=int, default=65536)
@@ -75,14 +66,14 @@ def main() -> None:
     with genzip.predictor(spec) as real:
         expected = real.distributions(symbols[: args.check])
     if not np.array_equal(
-        expected, mixed(rows[: args.check], symbols[: args.check], "geometric", "hierarchical", 0.002)
+        expected, mix_rows(rows[: args.check], symbols[: args.check], "geometric", "hierarchical", 0.002)
     ):
         raise SystemExit(f"the kernel's rows differ from {spec}'s own on the first {args.check} bytes")
     n, at = len(symbols), np.arange(len(symbols))
     bits = {s: -np.log2(rows[at, i, symbols]) for i, s in enumerate(PARTS)}
     for method, select, rate in MIXTURES:
         label = f"mix:method={method},rate={rate},select={select}+" + "+".join(PARTS)
-        bits[label] = -np.log2(mixed(rows, symbols, method, select, rate)[at, symbols])
+        bits[label] = -np.log2(mix_rows(rows, symbols, method, select, rate)[at, symbols])
     best = min(bits[s].mean() for s in PARTS)
     print(
         f"{n} bytes of {args.text} from offset {args.offset}, coded as one stream (checked on {args.check}):"

@@ -185,6 +185,16 @@ def initial_weights(k: int, select: int, bayes: bool) -> np.ndarray:
     return weights
 
 
+def mix_rows(rows: np.ndarray, symbols: np.ndarray, method: str, select: str, rate: float) -> np.ndarray:
+    """The mixture's distribution before each symbol, from its components' rows (n, k, 256), as a fresh
+    `mix:method=METHOD,select=SELECT,rate=RATE+...` predictor codes them (for mixing rows computed once)."""
+    bayes, which = method == "bayes", SELECTS.index(select)
+    out = np.empty((len(symbols), 256), dtype=np.float64)
+    weights = initial_weights(rows.shape[1], which, bayes)
+    _mix_block(rows, np.asarray(symbols, dtype=np.int64), weights, bayes, rate, which, 0, out)
+    return out
+
+
 class MixPredictor(SequencePredictor):
     """Online mixture of byte predictors; see the module docstring."""
 

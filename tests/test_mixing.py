@@ -178,3 +178,22 @@ def test_nested_spec_canonical_round_trip(
 def test_bad_nested_specs(spec: str, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         parse_spec(spec)
+
+
+@pytest.mark.parametrize(
+    ("options", "method", "select", "rate"),
+    [
+        ("", "geometric", "hierarchical", 0.002),
+        ("method=bayes,select=byte-class,rate=0.01+", "bayes", "byte-class", 0.01),
+    ],
+)
+def test_mix_rows_is_what_the_predictor_codes(options: str, method: str, select: str, rate: float) -> None:
+    data = np.frombuffer(TEXT[:400], np.uint8).astype(np.int64)
+    parts = PARTS.split("+")
+    rows = []
+    for spec in parts:
+        with genzip.predictor(spec) as p:
+            rows.append(p.distributions(data))
+    with genzip.predictor(f"mix:{options}{PARTS}") as mixture:
+        expected = mixture.distributions(data)
+    assert np.array_equal(mixing.mix_rows(np.stack(rows, axis=1), data, method, select, rate), expected)
