@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import genzip
 from genzip import registry
 from genzip.evaluation import Estimate, compare, to_markdown
-from genzip.evaluation.plan import Done, Job, SlowestFirst, Task, select_pieces
+from genzip.evaluation.plan import MAX_BATCH, Done, Job, SlowestFirst, Task, select_pieces
 from genzip.evaluation.protocol import mask_non_ascii, right_shift
 from genzip.evaluation.results import ChunkScore
 from genzip.evaluation.summary import ratio_standard_error
@@ -72,6 +72,17 @@ def test_slowest_first_starts_every_job_then_the_slowest_measured_job() -> None:
         queue.finished(Done(task, ChunkScore(0, None, None, 0), seconds))
     order = [queue.pop()[1].key for _ in range(len(queue))]
     assert order == ["1.1", "1.2", "1.3", "0.2", "0.3", "2.1", "2.2", "2.3"] and not queue
+
+
+def test_batches_hold_as_many_tasks_of_one_job_as_its_measured_cost_fits() -> None:
+    tasks = [Task(0, i, b"", f"0.{i}") for i in range(1000)]
+    queue = SlowestFirst([Job(0, "spec0", Kind.COMPRESSOR, tasks)])
+    assert queue.pop_batch(1.0)[1] == tasks[:1]  # not measured yet: one task
+    queue.finished(Done(tasks[0], ChunkScore(0, None, None, 0), 0.01))
+    assert queue.pop_batch(0.05)[1] == tasks[1:6]  # 5 tasks of 10 ms
+    assert queue.pop_batch(0.001)[1] == tasks[6:7]  # a task costlier than the budget goes alone
+    assert len(queue.pop_batch(1e9)[1]) == MAX_BATCH
+    assert queue.pop_batch(1e9)[1] == tasks[7 + MAX_BATCH : 7 + 2 * MAX_BATCH]  # in order, none lost
 
 
 def test_ratio_standard_error_of_equal_chunks_is_the_mean_standard_error() -> None:

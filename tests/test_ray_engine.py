@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import genzip.corpus
+import genzip.evaluation.engines.ray as ray_engine
 from genzip.errors import InputError
 from genzip.evaluation import compare, to_json
 from genzip.evaluation.engines.ray import RayEngine, connect
@@ -95,8 +96,11 @@ def test_ray_run_resumes_a_local_runs_cache(engine: RayEngine, local_result: str
 
 
 def test_killed_worker_loses_no_chunk_and_counts_none_twice(
-    cluster: TwoNodes, engine: RayEngine, local_result: str
+    cluster: TwoNodes, engine: RayEngine, local_result: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # one chunk per task, so that the victim still has tasks in flight when it dies (these chunks
+    # take microseconds: batched, a job would be one or two tasks, done before the third chunk)
+    monkeypatch.setattr(ray_engine, "BATCH_SECONDS", 0.0)
     actors = engine.pool(Kind.COMPRESSOR).actors
     on_worker_node = [
         a for a, (node, _) in zip(actors, placements(actors), strict=True) if node == cluster.worker

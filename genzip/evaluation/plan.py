@@ -97,6 +97,10 @@ class Done:
     cpu_seconds: float = 0.0
 
 
+#: the most chunks one batch of `SlowestFirst.pop_batch` holds
+MAX_BATCH = 256
+
+
 class SlowestFirst:
     """A run's tasks handed out slowest job first (longest processing time first), for any engine.
 
@@ -121,16 +125,29 @@ class SlowestFirst:
     def __len__(self) -> int:
         return sum(len(q) for q in self.queues.values())
 
+    def _seconds_per_task(self, slot: int) -> float:
+        count = self.finished_count.get(slot, 0)
+        return self.finished_seconds[slot] / count if count else float("inf")
+
     def pop(self) -> tuple[str, Task]:
         """The next (spec, task) to start: a job not started yet, else the slowest so far."""
+        spec, [task] = self.pop_batch(0.0)
+        return spec, task
 
-        def priority(slot: int) -> tuple[bool, float]:
-            count = self.finished_count.get(slot, 0)
-            return slot not in self.started, self.finished_seconds[slot] / count if count else float("inf")
-
-        slot = max((s for s, q in self.queues.items() if q), key=priority)  # ties: the first slot
+    def pop_batch(self, seconds: float) -> tuple[str, list[Task]]:
+        """The next tasks to start together, all of one job chosen as `pop` chooses: as many as its
+        measured seconds per task say take about `seconds` (at least one, at most `MAX_BATCH`), so
+        that cheap chunks travel in batches and the engine's per-task cost is shared; a job not
+        measured yet gives one task."""
+        slot = max(
+            (s for s, q in self.queues.items() if q),
+            key=lambda s: (s not in self.started, self._seconds_per_task(s)),
+        )  # ties: the first slot
         self.started.add(slot)
-        return self.queues[slot].popleft()
+        queue = self.queues[slot]
+        count = int(min(MAX_BATCH, max(1.0, seconds / max(self._seconds_per_task(slot), 1e-6)), len(queue)))
+        spec, first = queue.popleft()
+        return spec, [first, *(queue.popleft()[1] for _ in range(count - 1))]
 
     def finished(self, done: Done) -> None:
         """A task finished: its seconds count towards its job's cost."""

@@ -21,18 +21,23 @@ from ..scoring import identity, timed_score
 from ..summary import PredictorInfo
 from .base import Engine
 
-#: chunks queued per worker process: one running and one waiting, so that no worker waits for this
+#: batches queued per worker process: one running and one waiting, so that no worker waits for this
 #: process, while the next choice of `SlowestFirst` stays open until a worker is nearly free
 IN_FLIGHT = 2
+#: seconds of work one batch aims at: chunks cheaper than this travel together, so the pool's cost per
+#: call (~0.4 ms) is shared by many (ppm's 1 ms chunks scaled 1.4x on 2 workers one by one)
+BATCH_SECONDS = 0.05
 
 _WORKER_PREDICTORS: dict[str, SequencePredictor] = {}
 
 
-def _score_in_worker(spec: str, chunk: bytes, native_only: bool) -> tuple[ChunkScore, float, float]:
-    """Pool task: one chunk with a single-threaded predictor built once per worker process."""
+def _score_in_worker(
+    spec: str, chunks: list[bytes], native_only: bool
+) -> list[tuple[ChunkScore, float, float]]:
+    """Pool task: a batch of chunks with a single-threaded predictor built once per worker process."""
     if spec not in _WORKER_PREDICTORS:
         _WORKER_PREDICTORS[spec] = build(spec, RuntimeOptions(jobs=1))
-    return timed_score(_WORKER_PREDICTORS[spec], chunk, native_only)
+    return [timed_score(_WORKER_PREDICTORS[spec], chunk, native_only) for chunk in chunks]
 
 
 def describe_predictor(predictor: SequencePredictor, kind: Kind) -> PredictorInfo:
@@ -79,26 +84,29 @@ class LocalEngine(Engine):
                     on_done(Done(task, *timed_score(predictor, task.data, self.native_only)))
 
     def _run_pooled(self, jobs: Sequence[Job], on_done: Callable[[Done], None]) -> None:
-        """Chunks over the pool, slowest job first (`SlowestFirst`), `IN_FLIGHT` per worker at a time."""
+        """Chunks over the pool in batches (`BATCH_SECONDS`), slowest job first (`SlowestFirst`),
+        `IN_FLIGHT` batches per worker at a time."""
         queue = SlowestFirst(jobs)
         if not queue:
             return
-        # one call per chunk (no leak budget: predictors own theirs)
+        # one call per batch (no leak budget: predictors own theirs)
         executor = self.pool.executor(len(queue))
-        futures: dict[Future[tuple[ChunkScore, float, float]], Task] = {}
+        futures: dict[Future[list[tuple[ChunkScore, float, float]]], list[Task]] = {}
 
         def submit() -> None:
-            spec, task = queue.pop()
-            futures[executor.submit(_score_in_worker, spec, task.data, self.native_only)] = task
+            spec, tasks = queue.pop_batch(BATCH_SECONDS)
+            chunks = [task.data for task in tasks]
+            futures[executor.submit(_score_in_worker, spec, chunks, self.native_only)] = tasks
 
         while queue and len(futures) < IN_FLIGHT * self.workers:
             submit()
         while futures:
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
-                done = Done(futures.pop(future), *future.result())
-                queue.finished(done)
-                on_done(done)
+                for task, result in zip(futures.pop(future), future.result(), strict=True):
+                    done = Done(task, *result)
+                    queue.finished(done)
+                    on_done(done)
                 if queue:
                     submit()
 
