@@ -40,9 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import genzip
 import genzip.corpus
 from genzip.adapter import CodeLengthPredictor
-from genzip.adapter.calibration import Calibrator
-from genzip.adapter.evidence import probabilities
-from genzip.adapter.plan import MIN_HORIZON
+from genzip.adapter.recalibration import absent_masks
 from genzip.data import corpus_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,11 +74,13 @@ def adapter(spec: str, jobs: int) -> CodeLengthPredictor:
     return predictor
 
 
-def code_lengths(p: CodeLengthPredictor, evidence: np.ndarray, symbols: np.ndarray) -> np.ndarray:
-    """-log2 p(symbol) at each scored position, exactly as the predictor computes p."""
-    if not p.calibrate:
-        return -np.log2(probabilities(evidence)[np.arange(len(symbols)), symbols])
-    rows = Calibrator(p.lookahead >= MIN_HORIZON).mix_sequence(evidence, symbols)
+def code_lengths(
+    p: CodeLengthPredictor, data: bytes, positions: np.ndarray, evidence: np.ndarray, symbols: np.ndarray
+) -> np.ndarray:
+    """-log2 p(symbol) at each scored position, exactly as the predictor computes p (from a fresh state)."""
+    p.reset()
+    absent = absent_masks(np.frombuffer(data, dtype=np.uint8), positions, p.window)
+    rows = p.rows_from_evidence(evidence, symbols, absent)
     return -np.log2(rows[np.arange(len(symbols)), symbols])
 
 
@@ -104,7 +104,7 @@ def rate(spec: str, data: bytes, stride: int, jobs: int, prefix: int) -> tuple[f
     start = time.perf_counter()
     evidence = p.evidence_at(data, positions)
     ms = 1000 * (time.perf_counter() - start) / len(positions)
-    bits = code_lengths(p, evidence, symbols)
+    bits = code_lengths(p, data, positions, evidence, symbols)
     check(p, data, positions, bits, prefix)
     p.close()
     return float(bits.mean()), standard_error(bits), ms

@@ -324,10 +324,12 @@ def test_default_spec_is_the_best_adapter_and_the_paper_formula_is_one_preset() 
     """No options give calibrated, dithered, lookahead lengths over the seen bytes; adapter=paper spells out the
     paper's formula in the canonical spec, and explicit options override the preset."""
     assert genzip.predictor("gzip", jobs=1).spec == (
-        "gzip:level=9,context=2048,resolution=bits,calibrate=true,lookahead=16,dither=4,candidates=seen"
+        "gzip:level=9,context=2048,resolution=bits,calibrate=true,recalibrate=true,lookahead=16,dither=4,"
+        "candidates=seen"
     )
     assert genzip.predictor("gzip:adapter=paper", jobs=1).spec == (
-        "gzip:level=9,context=2048,resolution=bytes,calibrate=false,lookahead=0,dither=1,candidates=all"
+        "gzip:level=9,context=2048,resolution=bytes,calibrate=false,recalibrate=false,lookahead=0,dither=1,"
+        "candidates=all"
     )
     assert "lookahead=8,dither=1" in genzip.predictor("zlib:lookahead=8,adapter=paper", jobs=1).spec
     with pytest.raises(SpecError, match="adapter=best"):
@@ -335,12 +337,14 @@ def test_default_spec_is_the_best_adapter_and_the_paper_formula_is_one_preset() 
 
 
 def test_container_written_with_an_explicit_full_spec_decodes_with_it() -> None:
-    """A header names every option, so the defaults changing leaves old containers decodable bit for bit."""
+    """A header names every option (but those at the behaviour before they existed), so the defaults changing
+    leaves old containers decodable bit for bit: this spec is what a header written before `recalibrate`
+    existed says."""
     old_default = (
         "zlib:level=9,context=2048,resolution=bits,calibrate=false,lookahead=0,dither=1,candidates=all"
     )
     data = TEXT[:80]
-    blob = genzip.compress(data, genzip.predictor(old_default, jobs=1))
+    blob = genzip.compress(data, genzip.predictor(old_default + ",recalibrate=false", jobs=1))
     assert read_header(blob)[0].spec == old_default
     assert genzip.decompress(blob, jobs=1) == data
     assert blob == genzip.compress(data, genzip.predictor("zlib:adapter=paper,resolution=bits", jobs=1))

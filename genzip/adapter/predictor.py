@@ -13,6 +13,8 @@ options (spec parameters, validated by the registry) improve on it:
   formula exactly: l = 8 x the bytes the library writes.
 * ``calibrate=true``: an online Bayesian mixture over temperatures and uniform
   mixing, fitted only on bytes already coded (`genzip.adapter.calibration`).
+* ``recalibrate=true``: then the novel bytes' rate and a reliability map learned
+  online, also from coded bytes only (`genzip.adapter.recalibration`).
 * ``lookahead=K``, ``candidates=seen``, ``dither=D``: what is measured
   (`genzip.adapter.plan`) and how it becomes evidence (`genzip.adapter.evidence`).
 
@@ -22,6 +24,7 @@ Lengths are measured here or in worker processes (`genzip.adapter.dispatch`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +35,16 @@ from . import dispatch
 from .calibration import Calibrator
 from .evidence import measured_evidence, probabilities
 from .plan import DITHER_STEP, MIN_HORIZON, SINGLE_BYTES, MeasurementPlan, measurement_plan
+from .recalibration import Recalibrator, absent_masks, continued
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What one position's distribution learns from once its byte is known."""
+
+    experts: np.ndarray  # the calibration experts' distributions (empty without calibration)
+    recalibration: np.ndarray  # Recalibrator.apply's state (empty without recalibration)
+    absent: np.ndarray  # the bytes absent from the window
 
 
 class CodeLengthPredictor(SequencePredictor):
@@ -50,6 +63,7 @@ class CodeLengthPredictor(SequencePredictor):
         context: int,
         resolution: str,
         calibrate: bool,
+        recalibrate: bool,
         lookahead: int,
         dither: int,
         candidates: str,
@@ -58,13 +72,15 @@ class CodeLengthPredictor(SequencePredictor):
         self.window = context
         self.resolution = resolution
         self.calibrate = calibrate
+        self.recalibrate = recalibrate
         self.lookahead = lookahead
         self.dither = dither
         self.candidates = candidates
         self._history = bytearray()
         self._pool: WorkerPool | None = None
         self._calibrator: Calibrator | None = self._new_calibrator()
-        self._experts: np.ndarray | None = None  # calibration experts of the current position
+        self._recalibrator = Recalibrator() if recalibrate else None
+        self._pending: _Pending | None = None  # what the current position's distribution learns from
 
     # -- what a subclass provides ------------------------------------------
     def compressed_size(self, data: bytes) -> int:
@@ -122,7 +138,8 @@ class CodeLengthPredictor(SequencePredictor):
     def reset(self, context: bytes = b"") -> None:
         self._history = bytearray(context[-self.window :] if self.window else b"")
         self._calibrator = self._new_calibrator()
-        self._experts = None
+        self._recalibrator = Recalibrator() if self.recalibrate else None
+        self._pending = None
 
     def _push(self, symbol: int) -> None:
         if self.window:
@@ -134,35 +151,59 @@ class CodeLengthPredictor(SequencePredictor):
         return bytes(self._history) if self.window else b""
 
     def observe(self, symbol: int) -> None:
-        if self._calibrator is not None:
-            experts = self._experts
-            if experts is None:
-                experts = self._calibrator.experts(dispatch.position_evidence(self, self._context()))
-            self._calibrator.update(experts, int(symbol))
-            self._experts = None
+        if self._calibrator is not None or self._recalibrator is not None:
+            if self._pending is None:
+                self.distribution()
+            pending, self._pending = self._pending, None
+            assert pending is not None
+            if self._calibrator is not None:
+                self._calibrator.update(pending.experts, int(symbol))
+            if self._recalibrator is not None:
+                self._recalibrator.learn(pending.recalibration, pending.absent, int(symbol))
         self._push(symbol)
 
     def distribution(self) -> np.ndarray:
-        evidence = dispatch.position_evidence(self, self._context())
+        context = self._context()
+        evidence = dispatch.position_evidence(self, context)
+        experts = np.empty(0)
         if self._calibrator is None:
-            return probabilities(evidence)
-        self._experts = self._calibrator.experts(evidence)
-        return self._calibrator.mix(self._experts)
+            p = probabilities(evidence)
+        else:
+            experts = self._calibrator.experts(evidence)
+            p = self._calibrator.mix(experts)
+        if self._recalibrator is None:
+            self._pending = _Pending(experts, np.empty(0), np.empty(0, dtype=bool))
+            return p
+        absent = np.bincount(np.frombuffer(context, dtype=np.uint8), minlength=256) == 0
+        p, state = self._recalibrator.apply(p, absent, continued(evidence))
+        self._pending = _Pending(experts, state, absent)
+        return p
 
     def distributions(self, symbols: np.ndarray) -> np.ndarray:
         symbols = np.asarray(symbols, dtype=np.int64)
         buffer = self._context() + bytes(symbols.astype(np.uint8).tolist())
         offset = len(self._history) if self.window else 0
-        evidence = self.evidence_at(buffer, np.arange(offset, offset + len(symbols)))
-        if self._calibrator is None:
-            out = probabilities(evidence) if len(symbols) else np.empty((0, 256))
-            for s in symbols.tolist():
-                self._push(s)
-            return out
-        out = self._calibrator.mix_sequence(evidence, symbols)
+        positions = np.arange(offset, offset + len(symbols))
+        evidence = self.evidence_at(buffer, positions)
+        absent = absent_masks(np.frombuffer(buffer, dtype=np.uint8), positions, self.window)
+        out = self.rows_from_evidence(evidence, symbols, absent)
         for s in symbols.tolist():
             self._push(s)
-        self._experts = None
+        self._pending = None
+        return out
+
+    def rows_from_evidence(self, evidence: np.ndarray, symbols: np.ndarray, absent: np.ndarray) -> np.ndarray:
+        """The distributions before each of `symbols` from its evidence (n, 2, 256) and the bytes absent
+        from its window (n, 256), calibrated and recalibrated as this predictor does, each stage learning
+        from every symbol before the next (benchmarks that measure evidence themselves use it too)."""
+        if not len(symbols):
+            return np.empty((0, 256))
+        if self._calibrator is None:
+            out = probabilities(evidence)
+        else:
+            out = self._calibrator.mix_sequence(evidence, symbols)
+        if self._recalibrator is not None:
+            out = self._recalibrator.sequence(out, evidence, absent, symbols)
         return out
 
     def fork(self) -> CodeLengthPredictor:
@@ -170,6 +211,7 @@ class CodeLengthPredictor(SequencePredictor):
         twin.__dict__.update(self.__dict__)
         twin._history = bytearray(self._history)
         twin._calibrator = None if self._calibrator is None else self._calibrator.copy()
+        twin._recalibrator = None if self._recalibrator is None else self._recalibrator.copy()
         return twin
 
     def close(self) -> None:

@@ -71,7 +71,7 @@ _ADAPTER = (
         "bits",
         "code lengths in the finest bits the library allows, or whole bytes "
         "(bytes; adapter=paper sets the paper's formula exactly: resolution=bytes, calibrate=false, "
-        "lookahead=0, dither=1, candidates=all, context=2048; explicit options override it)",
+        "recalibrate=false, lookahead=0, dither=1, candidates=all, context=2048; explicit options override it)",
         choices=("bits", "bytes"),
     ),
     Param(
@@ -79,6 +79,14 @@ _ADAPTER = (
         bool,
         True,
         "online Bayesian mixture over temperatures and uniform mixing, fitted on the bytes already coded",
+    ),
+    Param(
+        "recalibrate",
+        bool,
+        True,
+        "then give the bytes absent from the window the rate at which new bytes came, and scale each "
+        "probability level by how often it was right (per kind of evidence), fitted on the bytes already coded",
+        legacy=False,
     ),
     Param(
         "lookahead",
@@ -113,6 +121,7 @@ PAPER_FORMULA: dict[str, Any] = {
     "context": DEFAULT_CHUNK_BYTES,
     "resolution": "bytes",
     "calibrate": False,
+    "recalibrate": False,
     "lookahead": 0,
     "dither": 1,
     "candidates": "all",
@@ -192,6 +201,7 @@ ENTRIES: dict[str, Entry] = {
             Param(
                 "rate", int, 16000, "sample rate written in the FLAC header (Hz)", minimum=1, maximum=655350
             ),
+            recalibrate=False,  # tuned on the start of the audio: 0.604 without, 0.619 with (0.6% better mid-file)
         ),
         # --- context models (ctw, ppm, order) ---
         Entry(
