@@ -103,7 +103,7 @@ def main() -> None:
     console.print(
         "A compressor's predictor codes each byte from its 256 candidate code lengths "
         "(adapter=paper is the paper's formula; the default adds exact bits, lookahead over "
-        "continuations, dithering and online calibration); 'compressor's own' is what the "
+        "continuations, dithering, online calibration and recalibration); 'compressor's own' is what the "
         "compressor itself writes for the same bytes."
     )
 
