@@ -24,7 +24,6 @@ Lengths are measured here or in worker processes (`genzip.adapter.dispatch`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,19 +31,10 @@ import numpy as np
 from ..predictor import RuntimeOptions, SequencePredictor
 from ..workers import WorkerPool
 from . import dispatch
-from .calibration import Calibrator
-from .evidence import measured_evidence, probabilities
+from .evidence import measured_evidence
 from .plan import DITHER_STEP, MIN_HORIZON, SINGLE_BYTES, MeasurementPlan, measurement_plan
-from .recalibration import Recalibrator, absent_masks, continued
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """What one position's distribution learns from once its byte is known."""
-
-    experts: np.ndarray  # the calibration experts' distributions (empty without calibration)
-    recalibration: np.ndarray  # Recalibrator.apply's state (empty without recalibration)
-    absent: np.ndarray  # the bytes absent from the window
+from .recalibration import absent_masks
+from .stages import Stages
 
 
 class CodeLengthPredictor(SequencePredictor):
@@ -78,9 +68,7 @@ class CodeLengthPredictor(SequencePredictor):
         self.candidates = candidates
         self._history = bytearray()
         self._pool: WorkerPool | None = None
-        self._calibrator: Calibrator | None = self._new_calibrator()
-        self._recalibrator = Recalibrator() if recalibrate else None
-        self._pending: _Pending | None = None  # what the current position's distribution learns from
+        self._stages = self._new_stages()  # calibration: what turns evidence into distributions
 
     # -- what a subclass provides ------------------------------------------
     def compressed_size(self, data: bytes) -> int:
@@ -132,14 +120,12 @@ class CodeLengthPredictor(SequencePredictor):
         return self._pool
 
     # -- SequencePredictor ---------------------------------------------------
-    def _new_calibrator(self) -> Calibrator | None:
-        return Calibrator(self.lookahead >= MIN_HORIZON) if self.calibrate else None
+    def _new_stages(self) -> Stages:
+        return Stages(self.calibrate, self.recalibrate, self.lookahead >= MIN_HORIZON)
 
     def reset(self, context: bytes = b"") -> None:
         self._history = bytearray(context[-self.window :] if self.window else b"")
-        self._calibrator = self._new_calibrator()
-        self._recalibrator = Recalibrator() if self.recalibrate else None
-        self._pending = None
+        self._stages = self._new_stages()
 
     def _push(self, symbol: int) -> None:
         if self.window:
@@ -151,33 +137,15 @@ class CodeLengthPredictor(SequencePredictor):
         return bytes(self._history) if self.window else b""
 
     def observe(self, symbol: int) -> None:
-        if self._calibrator is not None or self._recalibrator is not None:
-            if self._pending is None:
+        if self._stages.learns:
+            if self._stages.pending is None:
                 self.distribution()
-            pending, self._pending = self._pending, None
-            assert pending is not None
-            if self._calibrator is not None:
-                self._calibrator.update(pending.experts, int(symbol))
-            if self._recalibrator is not None:
-                self._recalibrator.learn(pending.recalibration, pending.absent, int(symbol))
+            self._stages.learn(int(symbol))
         self._push(symbol)
 
     def distribution(self) -> np.ndarray:
         context = self._context()
-        evidence = dispatch.position_evidence(self, context)
-        experts = np.empty(0)
-        if self._calibrator is None:
-            p = probabilities(evidence)
-        else:
-            experts = self._calibrator.experts(evidence)
-            p = self._calibrator.mix(experts)
-        if self._recalibrator is None:
-            self._pending = _Pending(experts, np.empty(0), np.empty(0, dtype=bool))
-            return p
-        absent = np.bincount(np.frombuffer(context, dtype=np.uint8), minlength=256) == 0
-        p, state = self._recalibrator.apply(p, absent, continued(evidence))
-        self._pending = _Pending(experts, state, absent)
-        return p
+        return self._stages.distribution(dispatch.position_evidence(self, context), context)
 
     def distributions(self, symbols: np.ndarray) -> np.ndarray:
         symbols = np.asarray(symbols, dtype=np.int64)
@@ -189,29 +157,18 @@ class CodeLengthPredictor(SequencePredictor):
         out = self.rows_from_evidence(evidence, symbols, absent)
         for s in symbols.tolist():
             self._push(s)
-        self._pending = None
         return out
 
     def rows_from_evidence(self, evidence: np.ndarray, symbols: np.ndarray, absent: np.ndarray) -> np.ndarray:
-        """The distributions before each of `symbols` from its evidence (n, 2, 256) and the bytes absent
-        from its window (n, 256), calibrated and recalibrated as this predictor does, each stage learning
-        from every symbol before the next (benchmarks that measure evidence themselves use it too)."""
-        if not len(symbols):
-            return np.empty((0, 256))
-        if self._calibrator is None:
-            out = probabilities(evidence)
-        else:
-            out = self._calibrator.mix_sequence(evidence, symbols)
-        if self._recalibrator is not None:
-            out = self._recalibrator.sequence(out, evidence, absent, symbols)
-        return out
+        """`distributions` from evidence measured elsewhere (benchmarks measure it themselves): see
+        `Stages.rows`; the stages of this predictor's state learn from the symbols."""
+        return self._stages.rows(evidence, symbols, absent)
 
     def fork(self) -> CodeLengthPredictor:
         twin = object.__new__(type(self))
         twin.__dict__.update(self.__dict__)
         twin._history = bytearray(self._history)
-        twin._calibrator = None if self._calibrator is None else self._calibrator.copy()
-        twin._recalibrator = None if self._recalibrator is None else self._recalibrator.copy()
+        twin._stages = self._stages.copy()
         return twin
 
     def close(self) -> None:
