@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..adapter import CodeLengthPredictor
+from ..adapter.plan import MIN_HORIZON, MeasurementPlan
 from ..predictor import RuntimeOptions
 from .bitstreams import bz2_bits, zstd_bits
+from .brotli_words import word_continuations
 
 
 class Bz2Predictor(CodeLengthPredictor):
@@ -97,11 +99,24 @@ class ZstdPredictor(CodeLengthPredictor):
 
 
 class BrotliPredictor(CodeLengthPredictor):
+    """brotli at a quality; with ``words`` the lookahead also asks about its dictionary's completions of
+    a partial word (`genzip.compressors.brotli_words`)."""
+
     BITS_MEANING = "bits up to the last set bit of the stream (trailing zero data bits are not seen)"
 
-    def __init__(self, options: RuntimeOptions, quality: int, **adapter: Any) -> None:
+    def __init__(self, options: RuntimeOptions, quality: int, words: bool, **adapter: Any) -> None:
         super().__init__(options, **adapter)
         self.quality = quality
+        self.words = words
+
+    def plan(self, context: bytes) -> MeasurementPlan:
+        plan = super().plan(context)
+        if not (self.words and plan.relative and self.lookahead >= MIN_HORIZON):
+            return plan
+        extra = [c for c in word_continuations(context) if c not in plan.continuations]
+        return MeasurementPlan(
+            [*plan.items, *extra], plan.singles, plan.slot, [*plan.continuations, *extra], True
+        )
 
     def compressed_size(self, data: bytes) -> int:
         import brotli

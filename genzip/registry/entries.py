@@ -174,9 +174,17 @@ ENTRIES: dict[str, Entry] = {
         _compressor(
             "brotli",
             "genzip.compressors.libraries:BrotliPredictor",
-            "Brotli, quality 11 by default (slow: about 1 s per predicted byte)",
+            "Brotli, quality 11 by default (about 0.1 s per predicted byte)",
             Param("quality", int, 11, "brotli quality", minimum=0, maximum=11),
-            dither=1,
+            Param(
+                "words",
+                bool,
+                True,
+                "with lookahead, also score the completions of a partial word from brotli's static "
+                "dictionary (RFC 7932), which the context cannot propose",
+                legacy=False,
+            ),
+            dither=2,
         ),
         _compressor(
             "ppmd",
