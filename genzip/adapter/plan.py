@@ -29,6 +29,7 @@ Dither (``dither=D``)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,16 +76,25 @@ def measures_relative(lookahead: int, dither: int) -> bool:
     return lookahead >= MIN_HORIZON or dither > 1
 
 
-def measurement_plan(context: bytes, candidates: str, lookahead: int, dither: int) -> MeasurementPlan:
+def absent_bytes(context: bytes) -> np.ndarray:
+    """(256,) bool: the bytes `context` does not contain."""
+    absent = np.ones(256, dtype=bool)
+    absent[np.frombuffer(context, dtype=np.uint8)] = False
+    return absent
+
+
+def measurement_plan(
+    context: bytes, candidates: str, lookahead: int, dither: int, proposals: Sequence[bytes] = ()
+) -> MeasurementPlan:
     """What to measure after `context`: the single bytes (all 256, or with ``candidates="seen"`` those
-    in the context plus one stand-in for the rest), then (lookahead or dither) b"" and the continuations."""
+    in the context plus one stand-in for the rest), then (lookahead or dither) b"" and the continuations:
+    those copied from the context, then the compressor's own `proposals` not among them (lookahead only)."""
     if candidates == "all":
         singles, slot = SINGLE_BYTES, _ALL_SLOTS
     else:
-        present = np.zeros(256, dtype=bool)
-        present[np.frombuffer(context, dtype=np.uint8)] = True
-        measured = np.flatnonzero(present)
-        absent = np.flatnonzero(~present)
+        missing = absent_bytes(context)
+        measured = np.flatnonzero(~missing)
+        absent = np.flatnonzero(missing)
         slot = np.empty(256, dtype=np.int64)
         slot[measured] = np.arange(len(measured))
         if len(absent):  # the lowest absent byte stands in for all of them (equal weights, no tie-break)
@@ -94,6 +104,8 @@ def measurement_plan(context: bytes, candidates: str, lookahead: int, dither: in
     if not measures_relative(lookahead, dither):
         return MeasurementPlan(singles, len(singles), slot, [], False)
     continuations = continuation_candidates(context, lookahead)
+    if lookahead >= MIN_HORIZON:
+        continuations += [c for c in proposals if c not in continuations]
     return MeasurementPlan([*singles, b"", *continuations], len(singles), slot, continuations, True)
 
 

@@ -95,9 +95,16 @@ class CodeLengthPredictor(SequencePredictor):
             return self.byte_lengths(context, continuations)
         return self.bit_lengths(context, continuations)
 
+    def proposals(self, context: bytes) -> Sequence[bytes]:
+        """Continuations this compressor knows to ask about beyond those copied from the context
+        (brotli: its dictionary's words); measured with lookahead only. None by default."""
+        return ()
+
     def plan(self, context: bytes) -> MeasurementPlan:
         """What to measure after `context` (see `genzip.adapter.plan.measurement_plan`)."""
-        return measurement_plan(context, self.candidates, self.lookahead, self.dither)
+        return measurement_plan(
+            context, self.candidates, self.lookahead, self.dither, self.proposals(context)
+        )
 
     def measure(self, context: bytes, items: Sequence[bytes]) -> np.ndarray:
         """Lengths of context + item, shape (dither, len(items)): one row per dithered context,

@@ -69,6 +69,4 @@ def word_continuations(context: bytes, limit: int = MAX_WORDS) -> list[bytes]:
     letters = len(tail) - part
     if letters < SHORTEST_PART or letters > LONGEST_PART or (part and tail[part - 1] in _LETTERS):
         return []  # not a partial lowercase word: too short, too long, or part of a longer one
-    if letters == len(tail) and len(context) > len(tail):
-        return []  # the word runs on before the tail: longer than LONGEST_PART
     return [w[letters:] + b" " for w in _by_prefix().get(tail[part:], [])[:limit]]

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from ..adapter import CodeLengthPredictor
-from ..adapter.plan import MIN_HORIZON, MeasurementPlan
 from ..predictor import RuntimeOptions
 from .bitstreams import bz2_bits, zstd_bits
 from .brotli_words import word_continuations
@@ -109,14 +108,8 @@ class BrotliPredictor(CodeLengthPredictor):
         self.quality = quality
         self.words = words
 
-    def plan(self, context: bytes) -> MeasurementPlan:
-        plan = super().plan(context)
-        if not (self.words and plan.relative and self.lookahead >= MIN_HORIZON):
-            return plan
-        extra = [c for c in word_continuations(context) if c not in plan.continuations]
-        return MeasurementPlan(
-            [*plan.items, *extra], plan.singles, plan.slot, [*plan.continuations, *extra], True
-        )
+    def proposals(self, context: bytes) -> Sequence[bytes]:
+        return word_continuations(context) if self.words else ()
 
     def compressed_size(self, data: bytes) -> int:
         import brotli
