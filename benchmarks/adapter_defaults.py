@@ -42,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import genzip
 import genzip.corpus
 from genzip.adapter import CodeLengthPredictor
-from genzip.adapter.recalibration import absent_masks
 from genzip.data import corpus_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -81,8 +80,7 @@ def code_lengths(
 ) -> np.ndarray:
     """-log2 p(symbol) at each scored position, exactly as the predictor computes p (from a fresh state)."""
     p.reset()
-    absent = absent_masks(np.frombuffer(data, dtype=np.uint8), positions, p.window)
-    rows = p.rows_from_evidence(evidence, symbols, absent)
+    rows = p.rows_from_evidence(evidence, symbols, data, positions)
     return -np.log2(rows[np.arange(len(symbols)), symbols])
 
 

@@ -99,7 +99,7 @@ def test_a_bin_that_keeps_coming_true_more_often_than_it_says_gains_mass() -> No
     before, _ = recalibrator.apply(p, nothing, nothing)
     for _ in range(30):
         _, state = recalibrator.apply(p, nothing, nothing)
-        recalibrator.learn(state, nothing, 7)
+        recalibrator.learn(state, 7)
     after, _ = recalibrator.apply(p, nothing, nothing)
     assert np.array_equal(before, p / p.sum())  # nothing learned yet: unchanged
     assert after[0] < 0.1 and after[7] > before[7] * 1.5

@@ -33,7 +33,6 @@ from ..workers import WorkerPool
 from . import dispatch
 from .evidence import measured_evidence
 from .plan import DITHER_STEP, MIN_HORIZON, SINGLE_BYTES, MeasurementPlan, measurement_plan
-from .recalibration import absent_masks
 from .stages import Stages
 
 
@@ -159,17 +158,17 @@ class CodeLengthPredictor(SequencePredictor):
         buffer = self._context() + bytes(symbols.astype(np.uint8).tolist())
         offset = len(self._history) if self.window else 0
         positions = np.arange(offset, offset + len(symbols))
-        evidence = self.evidence_at(buffer, positions)
-        absent = absent_masks(np.frombuffer(buffer, dtype=np.uint8), positions, self.window)
-        out = self.rows_from_evidence(evidence, symbols, absent)
+        out = self.rows_from_evidence(self.evidence_at(buffer, positions), symbols, buffer, positions)
         for s in symbols.tolist():
             self._push(s)
         return out
 
-    def rows_from_evidence(self, evidence: np.ndarray, symbols: np.ndarray, absent: np.ndarray) -> np.ndarray:
-        """`distributions` from evidence measured elsewhere (benchmarks measure it themselves): see
-        `Stages.rows`; the stages of this predictor's state learn from the symbols."""
-        return self._stages.rows(evidence, symbols, absent)
+    def rows_from_evidence(
+        self, evidence: np.ndarray, symbols: np.ndarray, buffer: bytes, positions: np.ndarray
+    ) -> np.ndarray:
+        """`distributions` from evidence at `positions` of `buffer` measured elsewhere (benchmarks measure
+        it themselves): see `Stages.rows`; the stages of this predictor's state learn from the symbols."""
+        return self._stages.rows(evidence, symbols, buffer, positions, self.window)
 
     def fork(self) -> CodeLengthPredictor:
         twin = object.__new__(type(self))

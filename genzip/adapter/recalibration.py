@@ -25,6 +25,8 @@ distributions for the encoder and the decoder. Chosen on Moby-Dick (3,000 bytes,
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -58,6 +60,14 @@ def absent_masks(buffer: np.ndarray, positions: np.ndarray, window: int) -> np.n
     return out
 
 
+class Observation(NamedTuple):
+    """What one position's recalibration learns from once its byte is known."""
+
+    escaped: np.ndarray  # the distribution after the escape step
+    bins: np.ndarray  # each byte's bin
+    absent: np.ndarray  # the bytes absent from the window
+
+
 class Recalibrator:
     """The escape rate and the reliability bins (see module doc), updated byte by byte."""
 
@@ -88,19 +98,18 @@ class Recalibrator:
 
     def apply(
         self, p: np.ndarray, absent: np.ndarray, continued: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, Observation]:
         """The recalibrated distribution, and what `learn` needs once the byte is known."""
         escaped = self.escaped(p, absent)
         bins = self.bins(escaped, absent, continued)
         scale = (self.hits + PRIOR) / (self.expected + PRIOR)
-        return normalise(escaped * scale[bins]), np.stack([escaped, bins.astype(np.float64)])
+        return normalise(escaped * scale[bins]), Observation(escaped, bins, absent)
 
-    def learn(self, state: np.ndarray, absent: np.ndarray, symbol: int) -> None:
+    def learn(self, seen: Observation, symbol: int) -> None:
         """Count the byte that came: its bin's hit, every bin's predicted mass, the escape."""
-        escaped, bins = state[0], state[1].astype(np.int64)
-        self.hits[bins[symbol]] += 1.0
-        self.expected += np.bincount(bins, weights=escaped, minlength=BINS * KINDS)
-        self.escapes += int(absent[symbol])
+        self.hits[seen.bins[symbol]] += 1.0
+        self.expected += np.bincount(seen.bins, weights=seen.escaped, minlength=BINS * KINDS)
+        self.escapes += int(seen.absent[symbol])
         self.positions += 1
 
     def sequence(
@@ -109,8 +118,8 @@ class Recalibrator:
         """Recalibrate one distribution per symbol, learning from each before the next."""
         out = np.empty_like(rows)
         for i, s in enumerate(np.asarray(symbols, dtype=np.int64).tolist()):
-            out[i], state = self.apply(rows[i], absent[i], continued(evidence[i]))
-            self.learn(state, absent[i], s)
+            out[i], seen = self.apply(rows[i], absent[i], continued(evidence[i]))
+            self.learn(seen, s)
         return out
 
 

@@ -15,16 +15,16 @@ import numpy as np
 
 from .calibration import Calibrator
 from .evidence import probabilities
-from .recalibration import Recalibrator, continued
+from .plan import absent_bytes
+from .recalibration import Observation, Recalibrator, absent_masks, continued
 
 
 @dataclass(frozen=True)
 class _Pending:
     """What one position's distribution learns from once its byte is known."""
 
-    experts: np.ndarray  # the calibration experts' distributions (empty without calibration)
-    recalibration: np.ndarray  # Recalibrator.apply's state (empty without recalibration)
-    absent: np.ndarray  # the bytes absent from the window
+    experts: np.ndarray | None  # the calibration experts' distributions
+    recalibration: Observation | None
 
 
 class Stages:
@@ -49,18 +49,16 @@ class Stages:
 
     def distribution(self, evidence: np.ndarray, context: bytes) -> np.ndarray:
         """The distribution after `context`, whose evidence (2, 256) this is; remembers what `learn` needs."""
-        experts = np.empty(0)
+        experts = None
         if self.calibrator is None:
             p = probabilities(evidence)
         else:
             experts = self.calibrator.experts(evidence)
             p = self.calibrator.mix(experts)
-        if self.recalibrator is None:
-            self.pending = _Pending(experts, np.empty(0), np.empty(0, dtype=bool))
-            return p
-        absent = np.bincount(np.frombuffer(context, dtype=np.uint8), minlength=256) == 0
-        p, state = self.recalibrator.apply(p, absent, continued(evidence))
-        self.pending = _Pending(experts, state, absent)
+        seen = None
+        if self.recalibrator is not None:
+            p, seen = self.recalibrator.apply(p, absent_bytes(context), continued(evidence))
+        self.pending = _Pending(experts, seen)
         return p
 
     def learn(self, symbol: int) -> None:
@@ -68,14 +66,17 @@ class Stages:
         pending, self.pending = self.pending, None
         if pending is None:
             raise RuntimeError("Stages.learn needs the distribution of the byte's position first")
-        if self.calibrator is not None:
+        if self.calibrator is not None and pending.experts is not None:
             self.calibrator.update(pending.experts, symbol)
-        if self.recalibrator is not None:
-            self.recalibrator.learn(pending.recalibration, pending.absent, symbol)
+        if self.recalibrator is not None and pending.recalibration is not None:
+            self.recalibrator.learn(pending.recalibration, symbol)
 
-    def rows(self, evidence: np.ndarray, symbols: np.ndarray, absent: np.ndarray) -> np.ndarray:
-        """The distributions before each of `symbols` from its evidence (n, 2, 256) and the bytes absent
-        from its window (n, 256), each stage learning from every symbol before the next."""
+    def rows(
+        self, evidence: np.ndarray, symbols: np.ndarray, buffer: bytes, positions: np.ndarray, window: int
+    ) -> np.ndarray:
+        """The distributions before each of `symbols`, at `positions` of `buffer` (the context being the
+        `window` bytes before each), from their evidence (n, 2, 256); each stage learns from every
+        symbol before the next."""
         self.pending = None
         if not len(symbols):
             return np.empty((0, 256))
@@ -84,5 +85,6 @@ class Stages:
         else:
             out = self.calibrator.mix_sequence(evidence, symbols)
         if self.recalibrator is not None:
+            absent = absent_masks(np.frombuffer(buffer, dtype=np.uint8), positions, window)
             out = self.recalibrator.sequence(out, evidence, absent, symbols)
         return out
