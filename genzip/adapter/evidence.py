@@ -1,8 +1,10 @@
-"""From integer code lengths to evidence, and from evidence to a next-byte distribution.
+"""From code lengths to evidence, and from evidence to a next-byte distribution.
 
-Everything here is integer arithmetic until the last step, so the encoder and
-the decoder (which may split work differently across processes) get the same
-float64 bits. Costs are held in *units* of 1/64 bit; a cost u becomes the
+Lengths are whole bits, or multiples of 2^-16 bit held exactly in float64 (lzma's
+decoded streams); both become integer units first, and everything is integer
+arithmetic until the last step, so the encoder and the decoder (which may split
+work differently across processes) get the same float64 bits. Costs are held in
+*units* of 1/64 bit; a cost u becomes the
 weight 2^-(u/64) through an exact table of the 64 fractional powers (computed
 with Python's correctly rounded `**`) and `ldexp` for the integer part.
 
@@ -69,25 +71,33 @@ def combine(evidence: np.ndarray, single_beta8: int = 8, continuation_beta8: int
     return _pow2(singles - ref) + np.where(absent, 0.0, _pow2(np.where(absent, ref, conts) - ref))
 
 
+def to_units(bits: np.ndarray) -> np.ndarray:
+    """Lengths in bits as int64 units: integers exactly, fractional bits (multiples of 2^-16, exact
+    in float64) rounded down to a unit."""
+    if bits.dtype.kind == "f":
+        return np.floor(bits * UNITS).astype(np.int64)
+    return bits.astype(np.int64) * UNITS
+
+
 def position_evidence(
     single_bits: np.ndarray,
-    context_bits: int = 0,
+    context_bits: float = 0,
     continuations: Sequence[bytes] = (),
-    continuation_bits: Sequence[int] | np.ndarray = (),
+    continuation_bits: Sequence[float] | np.ndarray = (),
     divisor: int = 1,
 ) -> np.ndarray:
     """One position's evidence, int64 (2, 256) in units: row 0 the single-byte costs
     l(x.b) - l(x); row 1, per first byte, -64 log2 of the summed continuation weights
     2^-(l(x.c) - l(x))/|c| (ABSENT where no continuation starts with that byte).
-    Lengths given as sums over `divisor` dithered contexts are divided by it."""
+    Lengths given as sums over `divisor` dithered contexts are divided by it; lengths may be
+    fractional (`to_units`)."""
     out = np.full((2, 256), ABSENT, dtype=np.int64)
-    out[0] = ((np.asarray(single_bits, dtype=np.int64) - context_bits) * UNITS) // divisor
+    context_units = int(to_units(np.array(context_bits)))
+    out[0] = (to_units(np.asarray(single_bits)) - context_units) // divisor
     if len(continuations):
+        units = to_units(np.asarray(continuation_bits)).tolist()
         rates = np.array(
-            [
-                ((int(bits) - context_bits) * UNITS) // (len(c) * divisor)
-                for c, bits in zip(continuations, continuation_bits, strict=True)
-            ],
+            [(u - context_units) // (len(c) * divisor) for c, u in zip(continuations, units, strict=True)],
             dtype=np.int64,
         )
         weights = weights_from_units(rates)
@@ -103,7 +113,8 @@ def position_evidence(
 
 def measured_evidence(lengths: np.ndarray, plan: MeasurementPlan) -> np.ndarray:
     """One position's evidence from the lengths over `plan.items`, shape (dither, len(items)): one row
-    per dithered context, each taken relative to its own length (b"") and summed when the plan says so."""
+    per dithered context, each taken relative to its own length (b"") and summed when the plan says so.
+    Integer lengths are whole bits; float lengths may hold fractions of a bit (`to_units`)."""
     if not plan.relative:
         return position_evidence(plan.single_lengths(lengths[0]))
     relative = (lengths - lengths[:, plan.singles : plan.singles + 1]).sum(axis=0)

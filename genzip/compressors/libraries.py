@@ -17,6 +17,7 @@ from ..adapter import CodeLengthPredictor
 from ..predictor import RuntimeOptions
 from .bitstreams import bz2_bits, zstd_bits
 from .brotli_words import word_continuations
+from .lzma_bits import COST_SCALE, context_costs
 
 
 class Bz2Predictor(CodeLengthPredictor):
@@ -40,11 +41,18 @@ _PRESET_DICT_SIZE = [1 << 18, 1 << 20, 1 << 21, 1 << 22, 1 << 22, 1 << 23, 1 << 
 
 
 class LzmaPredictor(CodeLengthPredictor):
-    BITS_MEANING = "whole bytes of the raw LZMA2 stream (no xz container, no 4-byte block padding)"
+    """xz at a preset; with ``exact`` the raw LZMA2 stream is decoded again to sum the information
+    content of its range-coded decisions (`genzip.compressors.lzma_bits`), finer than its bytes."""
 
-    def __init__(self, options: RuntimeOptions, preset: int, **adapter: Any) -> None:
+    BITS_MEANING = (
+        "exact: the information content of the raw LZMA2 stream's coded decisions, decoded again "
+        "(without exact: its whole bytes; neither counts the xz container)"
+    )
+
+    def __init__(self, options: RuntimeOptions, preset: int, exact: bool, **adapter: Any) -> None:
         super().__init__(options, **adapter)
         self.preset = preset
+        self.exact = exact
 
     def _filter(self, size: int) -> dict[str, Any]:
         """The preset's LZMA2 filter, its dictionary cut to the next power of two >= size (min 4 KiB).
@@ -63,11 +71,13 @@ class LzmaPredictor(CodeLengthPredictor):
         return len(lzma.compress(data, format=lzma.FORMAT_XZ, filters=[self._filter(len(data))]))
 
     def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
-        out = np.empty(len(continuations), dtype=np.int64)
-        for i, c in enumerate(continuations):
-            data = context + c
-            out[i] = 8 * len(lzma.compress(data, format=lzma.FORMAT_RAW, filters=[self._filter(len(data))]))
-        return out
+        streams = [
+            lzma.compress(context + c, format=lzma.FORMAT_RAW, filters=[self._filter(len(context) + len(c))])
+            for c in continuations
+        ]
+        if self.exact:  # multiples of 2^-16 bit: exact in float64
+            return context_costs(context, continuations, streams) / COST_SCALE
+        return np.array([8 * len(s) for s in streams], dtype=np.int64)
 
 
 class ZstdPredictor(CodeLengthPredictor):
