@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import genzip
 import genzip.corpus
 from genzip.coder import read_header
-from genzip.compressors.lzma_bits import COST_SCALE, context_costs, raw_lzma2_cost
+from genzip.compressors.lzma_bits import COST_SCALE, context_costs, literal_lengths, raw_lzma2_cost
 from genzip.registry import build
 
 TEXT = genzip.corpus.text(3000, offset=20000)
@@ -230,10 +230,14 @@ def test_lzma_exact_round_trips_and_old_headers_mean_whole_bytes() -> None:
     with genzip.predictor("lzma:context=64", jobs=2) as predictor:
         blob = genzip.compress(data, predictor)
     assert genzip.decompress(blob, jobs=1) == data
-    assert "exact=true" in read_header(blob)[0].spec  # spelled out: not the legacy value
-    old = genzip.compress(data, genzip.predictor("lzma:context=64,exact=false", jobs=1))
-    assert "exact" not in read_header(old)[0].spec  # what a header from before `exact` says
+    spec = read_header(blob)[0].spec
+    assert "exact=true" in spec and "literals=model" in spec  # spelled out: not the legacy values
+    old = genzip.compress(data, genzip.predictor("lzma:context=64,exact=false,literals=compressed", jobs=1))
+    spec = read_header(old)[0].spec
+    assert "exact" not in spec and "literals" not in spec  # what a header from before both says
     assert genzip.decompress(old, jobs=1) == data
+    rebuilt = build(spec, stored=True)
+    assert rebuilt.exact is False and rebuilt.literals == "compressed"  # type: ignore[attr-defined]
 
 
 @settings(max_examples=40, deadline=None)
@@ -256,3 +260,21 @@ def test_a_shared_context_stream_of_other_data_is_refused() -> None:
     streams = [raw(context + b"a"), raw(context + b"b")]
     with pytest.raises(ValueError, match="does not decode"):
         context_costs(context, [b"a", b"c"], streams)
+
+
+def test_a_literal_read_off_the_model_is_what_compressing_it_gives() -> None:
+    """lzma:literals=model: the bytes LZMA can only code as a literal get their length from the literal
+    coder's state after the context; compressing each of them gives the same bits."""
+    from genzip.compressors.xz import match_capable
+
+    lzma_model = build("lzma:literals=model", genzip.RuntimeOptions(jobs=1))
+    lzma_compressed = build("lzma:literals=compressed", genzip.RuntimeOptions(jobs=1))
+    for context in (TEXT[:1500], genzip.corpus.text(900, offset=70000)):
+        singles = [bytes([b]) for b in range(256)]
+        read = literal_lengths(context, raw(context))
+        assert read is not None
+        modelled = ~match_capable(context, read[1])
+        assert 200 < modelled.sum() < 256  # most bytes are only ever a literal here
+        fast, slow = lzma_model.code_lengths(context, singles), lzma_compressed.code_lengths(context, singles)
+        assert np.array_equal(fast[modelled], slow[modelled])
+        assert np.array_equal(fast[~modelled], slow[~modelled])  # the rest compressed in both

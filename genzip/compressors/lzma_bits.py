@@ -31,9 +31,11 @@ from .lzma_decoder import (
     POS,
     PROB_ONE,
     REGISTERS,
+    REP0,
     SPENT,
     STATE,
     decode_chunk,
+    literal_costs,
     new_probabilities,
     start_chunk,
 )
@@ -235,3 +237,49 @@ def context_costs(context: bytes, items: Sequence[bytes], streams: Sequence[byte
     if np.any(costs < 0):
         raise ValueError("the raw LZMA2 stream does not decode to the data it was made from")
     return costs + 8 * COST_SCALE * 7  # the chunk's 6 header bytes and the end byte
+
+
+@numba.njit(cache=True)
+def _after_context(
+    payload: np.ndarray, end: int, context: np.ndarray, props: np.ndarray, cost: np.ndarray
+) -> tuple[int, np.ndarray, int]:  # pragma: no cover - compiled
+    """(cost of the single-chunk payload[:end] of `context`, each byte's literal cost after it, the byte
+    a one-byte repeat would give there); cost -1 if it does not decode to `context`."""
+    probs = new_probabilities(props[0], props[1])
+    regs = np.zeros(REGISTERS, dtype=np.int64)
+    out = np.empty(len(context), dtype=np.uint8)
+    none = np.zeros(256, dtype=np.int64)
+    if not start_chunk(payload, 0, regs):
+        return -1, none, -1
+    if not decode_chunk(
+        payload, end, probs, props, out, len(context), regs, cost, NEVER, np.zeros(0, dtype=np.int64)
+    ):
+        return -1, none, -1
+    for k in range(len(context)):
+        if out[k] != context[k]:
+            return -1, none, -1
+    source = len(context) - regs[REP0] - 1
+    repeat = int(out[source]) if source >= 0 else -1
+    return regs[SPENT], literal_costs(probs, props, regs, out, cost), repeat
+
+
+def literal_lengths(context: bytes, stream: bytes) -> tuple[np.ndarray, int] | None:
+    """Exact length (1/COST_SCALE bit) of context + b for each byte b coded as one more literal, from
+    `stream`, the raw LZMA2 compression of `context`, decoded again; None when `stream` is not one
+    LZMA chunk (a context too short to compress). Raises `ValueError` if it does not decode to `context`."""
+    shape = _single_chunk(stream)
+    if shape is None:
+        return None
+    d = shape[0]
+    payload = np.zeros(len(stream) - 7 + _PAD, dtype=np.uint8)
+    payload[: len(stream) - 7] = np.frombuffer(stream[6:-1], dtype=np.uint8)
+    spent, literals, repeat = _after_context(
+        payload,
+        len(stream) - 7,
+        np.frombuffer(context, dtype=np.uint8),
+        np.array([d % 9, d // 9 % 5, d // 45]),
+        COST_TABLE,
+    )
+    if spent < 0:
+        raise ValueError("the raw LZMA2 stream does not decode to the data it was made from")
+    return spent + literals + 8 * COST_SCALE * 7, repeat

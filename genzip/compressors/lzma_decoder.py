@@ -298,3 +298,35 @@ def start_chunk(stream: np.ndarray, start: int, regs: np.ndarray) -> bool:  # pr
     regs[CURSOR] = start + 5
     regs[SPENT] = 0
     return True
+
+
+@numba.njit(cache=True)
+def literal_costs(
+    probs: np.ndarray, props: np.ndarray, regs: np.ndarray, out: np.ndarray, cost: np.ndarray
+) -> np.ndarray:
+    """What coding each byte as a literal at position regs[POS] would cost (1/COST_SCALE bit, (256,)):
+    the is-match decision, then its 8 bits through the literal tree (matched against the byte at rep0
+    after a match), from the model state the decoder left."""
+    lc, lp, pb = props[0], props[1], props[2]
+    pos, state, rep0 = regs[POS], regs[STATE], regs[REP0]
+    p = probs[_IS_MATCH + 16 * state + (pos & ((1 << pb) - 1))]
+    prev = out[pos - 1] if pos > 0 else 0
+    base = _LITERAL + 0x300 * (((pos & ((1 << lp) - 1)) << lc) + (prev >> (8 - lc)))
+    matched_byte = int(out[pos - rep0 - 1]) if state >= 7 and pos - rep0 - 1 >= 0 else -1
+    costs = np.empty(256, dtype=np.int64)
+    for b in range(256):
+        total = cost[p]
+        m = 1
+        matched = matched_byte >= 0
+        for k in range(7, -1, -1):
+            bit = (b >> k) & 1
+            if matched:
+                match_bit = (matched_byte >> k) & 1
+                i = base + ((1 + match_bit) << 8) + m
+                matched = match_bit == bit
+            else:
+                i = base + m
+            total += cost[probs[i]] if bit == 0 else cost[PROB_ONE - probs[i]]
+            m = (m << 1) | bit
+        costs[b] = total
+    return costs
