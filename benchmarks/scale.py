@@ -7,7 +7,7 @@ Prints, in one run and on the same chunks:
 3. a cost model of an enwik9-sized run (488,281 chunks of 2048 bytes) per predictor on N workers,
    from the measured CPU seconds per chunk: hours = 488,281 x s / N (+ the overhead per chunk / N).
 
-    PYTHONPATH=. python benchmarks/scale.py --chunks 32 --gzip-chunks 1
+    PYTHONPATH=. python benchmarks/scale.py --gzip-chunks 4
     PYTHONPATH=. python benchmarks/scale.py --cost-of photo.jpg   # what compare -c gzip -c lzma -c ppm costs
 
 On a shared machine the absolute figures move with the load; the ratios in one run are the claim.
@@ -57,12 +57,13 @@ def throughput(specs: list[str], counts: dict[str, int], engines: list[str]) -> 
     cpu share = CPU seconds / wall seconds of the scoring processes: 1.00 when a worker had its core
     to itself, lower when it waited for one (other processes), so a speed-up below 2 with a low
     share is the machine's load, one with a share near 1 a cost of running two workers at once."""
-    text = genzip.corpus.text(2048 * 2 * max(counts.values()), offset=100_000)
+    text = genzip.corpus.text(offset=100_000)
+    distinct = len(text) // 2048  # more chunks than the text holds repeat it (each is scored afresh)
     per_chunk: dict[str, float] = {}
     print("## throughput (2048-byte chunks of Moby-Dick; chunks/s; speed-up of 2 workers over 1)")
     for spec in specs:
         n = 2 * counts[spec]
-        chunks = [text[i * 2048 : (i + 1) * 2048] for i in range(n)]
+        chunks = [text[(i % distinct) * 2048 : (i % distinct + 1) * 2048] for i in range(n)]
         for engine in engines:
             rates = []
             for workers in (1, 2):
@@ -157,7 +158,7 @@ def adapter_cost(path: str, specs: list[str], sample_chunks: int, stride: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chunks", type=int, default=32, help="ppm chunks per worker")
+    parser.add_argument("--chunks", type=int, default=2048, help="ppm chunks per worker (~4 s of work each)")
     parser.add_argument(
         "--gzip-chunks", type=int, default=1, help="gzip chunks per worker (about 25 s each on an idle core)"
     )
