@@ -17,7 +17,7 @@ import genzip
 import genzip.corpus
 from genzip.adapter import CodeLengthPredictor
 from genzip.adapter.calibration import Calibrator
-from genzip.adapter.evidence import probabilities_from_lengths, weights_from_units
+from genzip.adapter.evidence import ABSENT, probabilities_from_lengths, weights_from_units
 from genzip.adapter.plan import continuation_candidates
 from genzip.cli import app
 from genzip.coder import read_header
@@ -226,6 +226,23 @@ def test_calibration_costs_at_most_the_mixture_bound() -> None:
     experts = Calibrator(lookahead=False).size
     assert calibrated <= plain + math.log2(experts) + 1e-9
     assert calibrated < plain - 5  # on random bytes the flatter experts win
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 200), st.booleans(), st.integers(0, 2**32 - 1))
+def test_the_calibrators_block_pass_is_its_byte_by_byte_pass(n: int, lookahead: bool, seed: int) -> None:
+    """mix_sequence computes experts for blocks of positions; the bits are those of mix and update in turn."""
+    rng = np.random.default_rng(seed)
+    evidence = rng.integers(0, 40 * 64, (n, 2, 256))
+    evidence[:, 1][rng.random((n, 256)) < 0.9] = ABSENT
+    symbols = rng.integers(0, 256, n)
+    blocked, stepped = Calibrator(lookahead), Calibrator(lookahead)
+    rows = blocked.mix_sequence(evidence, symbols)
+    for i, s in enumerate(symbols.tolist()):
+        experts = stepped.experts(evidence[i])
+        assert np.array_equal(rows[i], stepped.mix(experts))
+        stepped.update(experts, s)
+    assert np.array_equal(blocked.losses, stepped.losses)
 
 
 def test_sampling_with_lookahead_is_deterministic() -> None:
