@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 import genzip
 from genzip import registry
 from genzip.evaluation import Estimate, compare, to_markdown
-from genzip.evaluation.plan import MAX_BATCH, Done, Job, SlowestFirst, Task, select_pieces
+from genzip.evaluation.plan import MAX_BATCH, Done, EstimateWatch, Job, SlowestFirst, Task, select_pieces
 from genzip.evaluation.protocol import mask_non_ascii, right_shift
 from genzip.evaluation.results import ChunkScore
 from genzip.evaluation.summary import ratio_standard_error
+from genzip.evaluation.work import chunk_work, job_work
 from genzip.registry import Kind
 
 from .test_compare import UniformModel
@@ -128,6 +129,37 @@ def test_estimate_comes_after_each_phases_first_chunks() -> None:
     assert kinds == ["ppm:order=3", 3, *["ppm:order=3"] * 3, "uniformtest", 3, *["uniformtest"] * 3]
     estimate = events[1]
     assert isinstance(estimate, Estimate) and estimate.seconds >= 0 and "3 chunks left" in estimate.describe()
+
+
+def test_the_estimate_weighs_the_rest_by_its_work() -> None:
+    """A first chunk that costs a third of the others' measured calls triples their estimate."""
+    job = Job(0, "gzip", Kind.COMPRESSOR, [Task(0, i, b"", "") for i in range(4)])
+    plain = EstimateWatch([job], ["gzip"], [1], lambda e: None)
+    weighed = EstimateWatch([job], ["gzip"], [1], lambda e: None, lambda j: (1.0, 3.0))
+    for watch in (plain, weighed):
+        watch.done(0, 2.0)
+    assert plain.estimate().seconds == 6.0 and weighed.estimate().seconds == 18.0
+
+
+def test_a_chunks_work_is_its_adapters_library_calls() -> None:
+    """gzip measures every byte its window holds: a chunk of many distinct bytes is more work; lzma reads
+    its lone literals off the model, so its work is the rest; other predictors weigh by length."""
+    varied = bytes(np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8))
+    plain = TEXT[:1024]
+    gzip_job = Job(
+        0,
+        registry.build("gzip").spec,
+        Kind.COMPRESSOR,
+        [Task(0, i, d, "") for i, d in enumerate([plain, varied])],
+    )
+    first, rest = job_work(gzip_job)
+    assert rest > 2 * first
+    gzip = registry.build("gzip")
+    context = TEXT[:700]
+    assert chunk_work(gzip, b"x" * 300) == sum(gzip.measured_calls(b"x" * p) for p in range(0, 300, 128))  # type: ignore[attr-defined]
+    lzma = registry.build("lzma")
+    assert lzma.measured_calls(context) < registry.build("lzma:literals=compressed").measured_calls(context)  # type: ignore[attr-defined]
+    assert chunk_work(registry.build("ppm"), plain) == 1024.0
 
 
 # --- the paper's protocol -------------------------------------------------------

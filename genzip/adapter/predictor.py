@@ -105,6 +105,10 @@ class CodeLengthPredictor(SequencePredictor):
             context, self.candidates, self.lookahead, self.dither, self.proposals(context)
         )
 
+    def measured_calls(self, context: bytes) -> int:
+        """Library calls measuring after `context` takes: what a chunk's work is estimated from."""
+        return len(self.plan(context).items) * self.dither
+
     def measure(self, context: bytes, items: Sequence[bytes]) -> np.ndarray:
         """Lengths of context + item, shape (dither, len(items)): one row per dithered context,
         the d-th dropping the first d * DITHER_STEP bytes of `context`."""

@@ -76,6 +76,14 @@ class LzmaPredictor(CodeLengthPredictor):
         """Length of `lzma.compress(data, preset=preset)` (xz container)."""
         return len(lzma.compress(data, format=lzma.FORMAT_XZ, filters=[self._filter(len(data))]))
 
+    def measured_calls(self, context: bytes) -> int:
+        """With literals read off the model only the rest is compressed (the repeat byte not known here)."""
+        if not (self.exact and self.literals == "model"):
+            return super().measured_calls(context)
+        capable = match_capable(context, -1)
+        items = self.plan(context).items
+        return self.dither * (1 + sum(1 for c in items if len(c) != 1 or capable[c[0]]))
+
     def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
         if not self.exact:
             return np.array([8 * len(self._raw(context + c)) for c in continuations], dtype=np.int64)

@@ -32,6 +32,7 @@ from .plan import Done, Estimate, EstimateWatch, Job, Selection, Task, select_pi
 from .protocol import Protocol, counts_header_once, model_view
 from .results import ChunkScore, Comparison, PredictorResult
 from .summary import PredictorInfo, assemble
+from .work import job_work
 
 
 class Run:
@@ -108,11 +109,13 @@ def run_phase(
     specs: Sequence[str],
     on_estimate: Callable[[Estimate], None] | None,
 ) -> None:
-    """Score a phase's jobs, every job's first chunk first, so the rest can be estimated early."""
+    """Score a phase's jobs, every job's first chunk first, so the rest can be estimated early (each
+    chunk weighed by its work, `genzip.evaluation.work`)."""
     n = len(run.selection.pieces)
     run.watch = None
     if on_estimate is not None and any(job.tasks for job in jobs):
-        run.watch = EstimateWatch(jobs, specs, [engine.parallelism(j, n) for j in jobs], on_estimate)
+        parallel = [engine.parallelism(j, n) for j in jobs]
+        run.watch = EstimateWatch(jobs, specs, parallel, on_estimate, None if run.native_only else job_work)
     firsts = [Job(j.slot, j.spec, j.kind, j.tasks[:1]) for j in jobs]
     rests = [Job(j.slot, j.spec, j.kind, j.tasks[1:]) for j in jobs]
     engine.run(firsts + rests, run.record, n)

@@ -176,11 +176,11 @@ class Estimate:
 
     chunks: int
     seconds: float  # expected wall time of the rest of this phase
-    per_chunk: dict[str, float]  # measured seconds per chunk, by spec
+    per_chunk: dict[str, float]  # seconds of each predictor's first chunk, by spec
 
     def describe(self) -> str:
         rates = ", ".join(f"{spec.split(':')[0]} {1000 * s:.0f} ms" for spec, s in self.per_chunk.items())
-        return f"estimate: {self.chunks} chunks left, about {_duration(self.seconds)} (per chunk: {rates})"
+        return f"estimate: {self.chunks} chunks left, about {_duration(self.seconds)} (first chunks: {rates})"
 
 
 class EstimateWatch:
@@ -192,10 +192,14 @@ class EstimateWatch:
         specs: Sequence[str],
         parallel: Sequence[int],
         on_estimate: Callable[[Estimate], None],
+        work: Callable[[Job], tuple[float, float]] | None = None,
     ) -> None:
+        """`work(job)` is (the first chunk's work, the mean work of the others) in any unit (default:
+        1 and 1): chunks that cost more than the first one are expected to take longer."""
         self.specs = specs
         self.left = {job.slot: len(job.tasks) for job in jobs if job.tasks}
         self.parallel = {job.slot: max(1, width) for job, width in zip(jobs, parallel, strict=True)}
+        self.scale = {job.slot: _ratio(work(job)) if work else 1.0 for job in jobs if job.tasks}
         self.first: dict[int, float] = {}
         self.on_estimate: Callable[[Estimate], None] | None = on_estimate
 
@@ -207,10 +211,17 @@ class EstimateWatch:
             announce(self.estimate())
 
     def estimate(self) -> Estimate:
-        """Sum over jobs of seconds per chunk x chunks left / chunks at a time."""
-        seconds = sum(self.first[s] * left / self.parallel[s] for s, left in self.left.items())
+        """Sum over jobs of seconds per chunk x (the rest's work / the first's) x chunks left / chunks at a time."""
+        seconds = sum(
+            self.first[s] * self.scale[s] * left / self.parallel[s] for s, left in self.left.items()
+        )
         per_chunk = {self.specs[s]: t for s, t in self.first.items()}
         return Estimate(sum(self.left.values()), seconds, per_chunk)
+
+
+def _ratio(work: tuple[float, float]) -> float:
+    first, rest = work
+    return rest / first if first > 0 and rest > 0 else 1.0
 
 
 def _duration(seconds: float) -> str:
