@@ -4,9 +4,13 @@ One small container per predictor family and coding mode, written by this
 genzip, next to its original and a manifest saying how it was made. The test
 suite decodes every one, compares it to its original, and re-encodes the
 original to the same bytes. Rerun this only when the format version changes
-(and keep the old files: the tests keep reading them). `v1-order-chunked` was
+or a case is added, and keep the files already committed (restore them with git
+if a default has changed since: they test that old headers still read as they
+were written; `v2-gzip-whole` and `v2-ppm-whole` predate recalibration). `v1-order-chunked` was
 written by format 1 (genzip/coder.py of main at 7abee2c: 900 bytes of Moby-Dick from
-offset 30000, order, chunks of 400) and cannot be regenerated.
+offset 30000, order, chunks of 400) and cannot be regenerated; nor can `v2-lzma-before-exact`,
+written by main at df9ed62 (lzma before `exact` and `literals`: 250 bytes of Moby-Dick from offset 25000,
+whole), which keeps the old lzma lengths decoding and re-encoding as they were.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ CASES = [
     ("ppm-whole", "ppm", None, None, 12000, 1000),
     ("ctw-chunked", "ctw", 256, None, 15000, 700),
     ("bytelm-batched", "bytelm", 128, 2, 20000, 330),
+    ("lzma-whole", "lzma", None, None, 25000, 250),
 ]
 
 
