@@ -204,12 +204,17 @@ def _shared_context_costs(
     return costs
 
 
-def _single_chunk(stream: bytes) -> tuple[int, int] | None:
-    """(props byte, payload length) when `stream` is one LZMA chunk with its properties then the end."""
+def _single_chunk(stream: bytes) -> int | None:
+    """The properties byte when `stream` is one LZMA chunk with its properties, then the end marker."""
     if len(stream) < 7 or stream[0] < 0xE0:
         return None
     packed = int.from_bytes(stream[3:5], "big") + 1
-    return (stream[5], packed) if len(stream) == 6 + packed + 1 and stream[-1] == 0 else None
+    return stream[5] if len(stream) == 6 + packed + 1 and stream[-1] == 0 else None
+
+
+def _properties(d: int) -> np.ndarray:
+    """lc, lp, pb from an LZMA properties byte."""
+    return np.array([d % 9, d // 9 % 5, d // 45])
 
 
 def context_costs(context: bytes, items: Sequence[bytes], streams: Sequence[bytes]) -> np.ndarray:
@@ -217,13 +222,13 @@ def context_costs(context: bytes, items: Sequence[bytes], streams: Sequence[byte
     1/COST_SCALE bit), decoding their shared start once when each is one LZMA chunk. Raises
     `ValueError` when a stream does not decode to its data."""
     shapes = [_single_chunk(s) for s in streams]
-    if len(streams) < 2 or any(shape is None or shape[0] != shapes[0][0] for shape in shapes):  # type: ignore[index]
+    first = shapes[0] if streams else None
+    if len(streams) < 2 or first is None or any(shape != first for shape in shapes):
         return np.array([raw_lzma2_cost(s, context + c) for s, c in zip(streams, items, strict=True)])
     padding = bytes(_PAD)
     payloads = b"".join(s[6:-1] + padding for s in streams)
     lengths = np.array([len(s) - 7 for s in streams])
     starts = np.concatenate([[0], np.cumsum(lengths + _PAD)[:-1]])
-    d = shapes[0][0]  # type: ignore[index]
     costs = _shared_context_costs(
         np.frombuffer(payloads, dtype=np.uint8),
         starts,
@@ -231,7 +236,7 @@ def context_costs(context: bytes, items: Sequence[bytes], streams: Sequence[byte
         np.frombuffer(context, dtype=np.uint8),
         np.frombuffer(b"".join(items), dtype=np.uint8),
         np.concatenate([[0], np.cumsum([len(c) for c in items])]),
-        np.array([d % 9, d // 9 % 5, d // 45]),
+        _properties(first),
         COST_TABLE,
     )
     if np.any(costs < 0):
@@ -267,17 +272,16 @@ def literal_lengths(context: bytes, stream: bytes) -> tuple[np.ndarray, int] | N
     """Exact length (1/COST_SCALE bit) of context + b for each byte b coded as one more literal, from
     `stream`, the raw LZMA2 compression of `context`, decoded again; None when `stream` is not one
     LZMA chunk (a context too short to compress). Raises `ValueError` if it does not decode to `context`."""
-    shape = _single_chunk(stream)
-    if shape is None:
+    d = _single_chunk(stream)
+    if d is None:
         return None
-    d = shape[0]
     payload = np.zeros(len(stream) - 7 + _PAD, dtype=np.uint8)
     payload[: len(stream) - 7] = np.frombuffer(stream[6:-1], dtype=np.uint8)
     spent, literals, repeat = _after_context(
         payload,
         len(stream) - 7,
         np.frombuffer(context, dtype=np.uint8),
-        np.array([d % 9, d // 9 % 5, d // 45]),
+        _properties(d),
         COST_TABLE,
     )
     if spent < 0:
