@@ -268,10 +268,11 @@ def _after_context(
     return regs[SPENT], literal_costs(probs, props, regs, out, cost), repeat
 
 
-def literal_lengths(context: bytes, stream: bytes) -> tuple[np.ndarray, int] | None:
-    """Exact length (1/COST_SCALE bit) of context + b for each byte b coded as one more literal, from
-    `stream`, the raw LZMA2 compression of `context`, decoded again; None when `stream` is not one
-    LZMA chunk (a context too short to compress). Raises `ValueError` if it does not decode to `context`."""
+def literal_lengths(context: bytes, stream: bytes) -> tuple[int, np.ndarray, int] | None:
+    """(`stream`'s own cost, the exact length of context + b for each byte b coded as one more literal,
+    the byte a one-byte repeat gives or -1), in 1/COST_SCALE bit, from `stream`, the raw LZMA2
+    compression of `context`, decoded again; None when `stream` is not one LZMA chunk (a context too
+    short to compress). Raises `ValueError` if it does not decode to `context`."""
     d = _single_chunk(stream)
     if d is None:
         return None
@@ -286,4 +287,5 @@ def literal_lengths(context: bytes, stream: bytes) -> tuple[np.ndarray, int] | N
     )
     if spent < 0:
         raise ValueError("the raw LZMA2 stream does not decode to the data it was made from")
-    return spent + literals + 8 * COST_SCALE * 7, repeat
+    own = spent + 8 * COST_SCALE * 7  # the chunk's 6 header bytes and the end byte
+    return own, own + literals, repeat

@@ -82,7 +82,7 @@ class LzmaPredictor(CodeLengthPredictor):
             return super().measured_calls(context)
         capable = match_capable(context, -1)
         items = self.plan(context).items
-        return self.dither * (1 + sum(1 for c in items if len(c) != 1 or capable[c[0]]))
+        return self.dither * (1 + sum(1 for c in items if len(c) > 1 or (len(c) == 1 and capable[c[0]])))
 
     def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
         if not self.exact:
@@ -90,11 +90,13 @@ class LzmaPredictor(CodeLengthPredictor):
         out = np.empty(len(continuations), dtype=np.int64)
         compressed = list(range(len(continuations)))
         if self.literals == "model" and (read := literal_lengths(context, self._raw(context))) is not None:
-            lengths, repeat = read
+            own, lengths, repeat = read
             capable = match_capable(context, repeat)
             compressed = []
             for i, c in enumerate(continuations):
-                if len(c) == 1 and not capable[c[0]]:
+                if not c:  # the context alone: its stream was just decoded
+                    out[i] = own
+                elif len(c) == 1 and not capable[c[0]]:
                     out[i] = lengths[c[0]]
                 else:
                     compressed.append(i)
