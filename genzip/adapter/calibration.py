@@ -59,14 +59,8 @@ class Calibrator:
         return twin
 
     def experts(self, evidence: np.ndarray) -> np.ndarray:
-        """Each expert's distribution for one position's evidence, shape (experts, 256)."""
-        tempered: dict[tuple[int, int], np.ndarray] = {}
-        rows = []
-        for bs, bc, eps in self.grid:
-            if (bs, bc) not in tempered:
-                tempered[(bs, bc)] = normalise(combine(evidence, bs, bc))
-            rows.append(tempered[(bs, bc)] * (1.0 - eps) + eps / _ALPHABET)
-        return np.stack(rows)
+        """Each expert's distribution for one position's evidence (2, 256), shape (experts, 256)."""
+        return self.block_experts(evidence[None])[:, 0]
 
     def mix(self, experts: np.ndarray) -> np.ndarray:
         """The posterior-weighted mixture of `experts` (rows summed in a fixed order)."""
@@ -83,7 +77,7 @@ class Calibrator:
             self.losses[k] += -math.log2(p)
 
     def block_experts(self, evidence: np.ndarray) -> np.ndarray:
-        """`experts` for many positions' evidence (n, 2, 256) at once: shape (experts, n, 256)."""
+        """Each expert's distribution for many positions' evidence (n, 2, 256), shape (experts, n, 256)."""
         tempered: dict[tuple[int, int], np.ndarray] = {}
         out = np.empty((len(self.grid), len(evidence), int(_ALPHABET)), dtype=np.float64)
         for k, (bs, bc, eps) in enumerate(self.grid):
