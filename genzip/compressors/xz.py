@@ -41,6 +41,12 @@ def match_capable(context: bytes, repeat: int) -> np.ndarray:
     return capable
 
 
+def _compressed(item: bytes, capable: np.ndarray) -> bool:
+    """Whether `item` needs compressing under literals=model: not b"" (the context's own stream) and
+    not a single byte that can only be a literal."""
+    return len(item) > 1 or (len(item) == 1 and bool(capable[item[0]]))
+
+
 class LzmaPredictor(CodeLengthPredictor):
     """xz at a preset; lengths exact (``exact``), single literals read off the model (``literals``)."""
 
@@ -81,8 +87,8 @@ class LzmaPredictor(CodeLengthPredictor):
         if not (self.exact and self.literals == "model"):
             return super().measured_calls(context)
         capable = match_capable(context, -1)
-        items = self.plan(context).items
-        return self.dither * (1 + sum(1 for c in items if len(c) > 1 or (len(c) == 1 and capable[c[0]])))
+        compressed = sum(1 for c in self.plan(context).items if _compressed(c, capable))
+        return self.dither * (1 + compressed)  # and the context's own stream
 
     def bit_lengths(self, context: bytes, continuations: Sequence[bytes]) -> np.ndarray:
         if not self.exact:
@@ -94,12 +100,10 @@ class LzmaPredictor(CodeLengthPredictor):
             capable = match_capable(context, repeat)
             compressed = []
             for i, c in enumerate(continuations):
-                if not c:  # the context alone: its stream was just decoded
-                    out[i] = own
-                elif len(c) == 1 and not capable[c[0]]:
-                    out[i] = lengths[c[0]]
-                else:
+                if _compressed(c, capable):
                     compressed.append(i)
+                else:  # the context alone (its stream was just decoded) or a lone literal
+                    out[i] = lengths[c[0]] if c else own
         if compressed:
             items = [continuations[i] for i in compressed]
             out[compressed] = context_costs(context, items, [self._raw(context + c) for c in items])
